@@ -1,0 +1,69 @@
+"""coursepkg: the hand-written NumPy modules of *Neural Networks from Scratch*.
+
+Every layer follows one contract (see ``module.py``): ``forward(X)`` computes and remembers,
+``backward(grad_out)`` accumulates parameter gradients and returns the input gradient.
+Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
+"""
+
+from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
+from .datasets import (
+    load_digits_split,
+    make_annuli,
+    make_linearly_separable,
+    make_moons,
+    make_xor_blobs,
+    sample_function,
+    train_test_split,
+)
+from .functional import log_softmax, logsumexp, one_hot, sigmoid, softmax, softplus
+from .gradcheck import GradCheckResult, grad_check, grad_check_loss, numerical_gradient
+from .linear import Linear
+from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .metrics import accuracy, confusion_matrix, predict_labels
+from .module import Module, Parameter, Sequential
+from .optim import SGD, Adam, Optimizer
+from .training import History, minibatches, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Adam",
+    "Arctan",
+    "BinaryCrossEntropy",
+    "GradCheckResult",
+    "History",
+    "Linear",
+    "Loss",
+    "MeanSquaredError",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "accuracy",
+    "confusion_matrix",
+    "grad_check",
+    "grad_check_loss",
+    "load_digits_split",
+    "log_softmax",
+    "logsumexp",
+    "make_annuli",
+    "make_linearly_separable",
+    "make_moons",
+    "make_xor_blobs",
+    "minibatches",
+    "numerical_gradient",
+    "one_hot",
+    "predict_labels",
+    "sample_function",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "train",
+    "train_test_split",
+]

@@ -1,0 +1,132 @@
+"""The interface every layer follows: ``Parameter``, ``Module`` and ``Sequential``.
+
+The contract, used by every module in the package:
+
+* ``forward(X)`` computes the output and remembers what ``backward`` will need;
+* ``backward(grad_out)`` takes dL/d(output), *adds* dL/d(parameter) into each
+  ``Parameter.grad``, and returns dL/d(input);
+* ``parameters()`` lists the module's parameters explicitly (no registration magic).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array together with the gradient of the loss with respect to it.
+
+    Attributes:
+        value: the array, any shape, floating point.
+        grad: same shape as ``value``. Backward passes add to it; ``zero_grad`` resets it.
+        name: used in messages and gradient-check reports, e.g. ``"W"``.
+    """
+
+    def __init__(self, value, name: str = "param"):
+        value = np.array(value)  # a copy: the module owns its parameters
+        if value.dtype.kind != "f":
+            value = value.astype(np.float64)
+        self.value = value
+        self.grad = np.zeros_like(value)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    def zero_grad(self) -> None:
+        self.grad.fill(0.0)
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name}, shape={self.shape})"
+
+
+class Module:
+    """Base class of all layers, activations and containers."""
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Compute the output for a batch ``X`` and remember what backward needs."""
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Given dL/d(output), accumulate parameter gradients and return dL/d(input)."""
+        raise NotImplementedError
+
+    def parameters(self) -> list[Parameter]:
+        """The module's trainable parameters (none by default)."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every parameter to zero."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    def num_parameters(self) -> int:
+        """Total number of trainable scalars."""
+        return sum(p.size for p in self.parameters())
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.forward(X)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # Helpers for subclasses --------------------------------------------------------------
+    def _remembered(self, value, grad_out: np.ndarray, expected_shape: tuple[int, ...]):
+        """Check that forward ran and that ``grad_out`` has the output's shape."""
+        if value is None:
+            raise RuntimeError(f"{self!r}.backward was called before forward.")
+        grad_out = np.asarray(grad_out)
+        if grad_out.shape != expected_shape:
+            raise ValueError(
+                f"{self!r}.backward: grad_out has shape {grad_out.shape}, but the last "
+                f"forward output had shape {expected_shape}."
+            )
+        return grad_out
+
+
+class Sequential(Module):
+    """Chain modules: the output of each is the input of the next.
+
+    ``forward`` runs the modules in order; ``backward`` runs their backward passes in reverse,
+    which is the chain rule applied layer by layer.
+    """
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(
+                    f"Sequential: item {i} is a {type(m).__name__}, not a Module. "
+                    "Pass modules as separate arguments: Sequential(Linear(2, 3), Tanh(), ...)."
+                )
+        self.modules = list(modules)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        for m in self.modules:
+            X = m.forward(X)
+        return X
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        for m in reversed(self.modules):
+            grad_out = m.backward(grad_out)
+        return grad_out
+
+    def parameters(self) -> list[Parameter]:
+        return [p for m in self.modules for p in m.parameters()]
+
+    def __getitem__(self, i: int) -> Module:
+        return self.modules[i]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self):
+        return iter(self.modules)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  {m!r}" for m in self.modules)
+        return f"Sequential(\n{inner}\n)"

@@ -1,0 +1,106 @@
+"""Optimizers: update parameters from their accumulated gradients.
+
+Usage in a training step::
+
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    model.backward(loss_fn.backward())
+    optimizer.step()
+
+The learning rate is an attribute, ``optimizer.lr``, and may be changed between steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_fraction, check_positive_number
+from .module import Parameter
+
+
+class Optimizer:
+    """Base class: holds the parameters and a validated learning rate."""
+
+    def __init__(self, parameters, lr: float):
+        self.parameters: list[Parameter] = list(parameters)
+        if not self.parameters:
+            raise ValueError(f"{type(self).__name__}: got an empty list of parameters.")
+        for p in self.parameters:
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}: expected Parameters (use model.parameters()), "
+                    f"got a {type(p).__name__}."
+                )
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check_positive_number(value, "lr (learning rate)", type(self).__name__)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters:
+            p.zero_grad()
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (heavy-ball) momentum.
+
+    With momentum mu, each parameter theta keeps a velocity v:
+        v <- mu v - lr grad;   theta <- theta + v.
+    With mu = 0 this is plain gradient descent, theta <- theta - lr grad.
+    """
+
+    def __init__(self, parameters, lr: float = 0.1, momentum: float = 0.0):
+        super().__init__(parameters, lr)
+        self.momentum = check_fraction(momentum, "momentum", "SGD")
+        self.velocities = [np.zeros_like(p.value) for p in self.parameters]
+
+    def step(self) -> None:
+        for p, v in zip(self.parameters, self.velocities, strict=True):
+            v *= self.momentum
+            v -= self.lr * p.grad
+            p.value += v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015): steps scaled by running moments of the gradient.
+
+    m <- b1 m + (1 - b1) g;        s <- b2 s + (1 - b2) g^2
+    m_hat = m / (1 - b1^t);        s_hat = s / (1 - b2^t)
+    theta <- theta - lr m_hat / (sqrt(s_hat) + eps)
+    """
+
+    def __init__(
+        self,
+        parameters,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
+        super().__init__(parameters, lr)
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}.")
+        self.beta1 = check_fraction(betas[0], "betas[0]", "Adam")
+        self.beta2 = check_fraction(betas[1], "betas[1]", "Adam")
+        self.eps = check_positive_number(eps, "eps", "Adam")
+        self.t = 0
+        self.m = [np.zeros_like(p.value) for p in self.parameters]
+        self.s = [np.zeros_like(p.value) for p in self.parameters]
+
+    def step(self) -> None:
+        self.t += 1
+        correction1 = 1.0 - self.beta1**self.t
+        correction2 = 1.0 - self.beta2**self.t
+        for p, m, s in zip(self.parameters, self.m, self.s, strict=True):
+            m *= self.beta1
+            m += (1.0 - self.beta1) * p.grad
+            s *= self.beta2
+            s += (1.0 - self.beta2) * p.grad**2
+            p.value -= self.lr * (m / correction1) / (np.sqrt(s / correction2) + self.eps)
