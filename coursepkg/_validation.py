@@ -88,6 +88,11 @@ def check_fraction(value, name: str, where: str) -> float:
 
 def check_same_batch(predictions: np.ndarray, targets: np.ndarray, where: str) -> None:
     """Raise ValueError if predictions and targets disagree on the number of samples."""
+    for name, A in (("predictions", predictions), ("targets", targets)):
+        if A.ndim == 0:
+            raise ValueError(
+                f"{where}: {name} must be an array with one row per sample, got a scalar."
+            )
     if predictions.shape[0] != targets.shape[0]:
         raise ValueError(
             f"{where}: predictions hold {predictions.shape[0]} samples but targets hold "

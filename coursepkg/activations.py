@@ -35,7 +35,7 @@ class Activation(Module):
 
     def backward(self, grad_A: np.ndarray) -> np.ndarray:
         Z = self._Z
-        grad_A = self._remembered(Z, grad_A, None if Z is None else Z.shape)
+        grad_A = self._check_grad_out(Z, grad_A, None if Z is None else Z.shape)
         return grad_A * self.phi_prime(Z, self._A)
 
 

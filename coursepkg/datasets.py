@@ -55,7 +55,8 @@ def make_annuli(n_samples: int = 600, n_classes: int = 3, *, noise: float = 0.15
     """
     n_classes = check_positive_int(n_classes, "n_classes", "make_annuli")
     n = check_positive_int(n_samples, "n_samples", "make_annuli") // n_classes
-    check_positive_number(noise, "noise", "make_annuli")
+    if not noise >= 0:  # also rejects NaN
+        raise ValueError(f"make_annuli: noise must be a number >= 0, got {noise}.")
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(n_classes), n)
     radius = y + 1.0 + noise * rng.standard_normal(y.size)
@@ -71,8 +72,8 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed=0):
     Returns: X (n_samples, 2), y (n_samples,).
     """
     n_samples = check_positive_int(n_samples, "n_samples", "make_moons")
-    if noise < 0:
-        raise ValueError(f"make_moons: noise must be >= 0, got {noise}.")
+    if not noise >= 0:  # also rejects NaN
+        raise ValueError(f"make_moons: noise must be a number >= 0, got {noise}.")
     rng = np.random.default_rng(seed)
     n0 = n_samples // 2
     n1 = n_samples - n0

@@ -54,19 +54,20 @@ class GradCheckResult:
 def numerical_gradient(f, u: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of the scalar function ``f()`` with respect to ``u``.
 
-    ``u`` is changed in place, one element at a time, and restored afterwards.
+    ``u`` is changed in place, one element at a time, and restored afterwards. Elements are
+    indexed directly (not through ``u.reshape(-1)``, which copies a non-contiguous array such as
+    ``X.T``, so that the perturbation would never reach ``f``).
     Shapes: u (any) -> gradient of the same shape.
     """
     grad = np.zeros_like(u)
-    flat_u, flat_grad = u.reshape(-1), grad.reshape(-1)  # views of the same memory
-    for i in range(flat_u.size):
-        original = flat_u[i]
-        flat_u[i] = original + eps
+    for i in np.ndindex(u.shape):
+        original = u[i]
+        u[i] = original + eps
         f_plus = f()
-        flat_u[i] = original - eps
+        u[i] = original - eps
         f_minus = f()
-        flat_u[i] = original
-        flat_grad[i] = (f_plus - f_minus) / (2.0 * eps)
+        u[i] = original
+        grad[i] = (f_plus - f_minus) / (2.0 * eps)
     return grad
 
 

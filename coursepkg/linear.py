@@ -69,7 +69,7 @@ class Linear(Module):
 
     def backward(self, grad_Z: np.ndarray) -> np.ndarray:
         X = self._X
-        grad_Z = self._remembered(X, grad_Z, (0 if X is None else X.shape[0], self.n_out))
+        grad_Z = self._check_grad_out(X, grad_Z, (0 if X is None else X.shape[0], self.n_out))
         self.W.grad += X.T @ grad_Z  # dL/dW = X^T dL/dZ, summed over the batch
         self.b.grad += grad_Z.sum(axis=0)  # b is added to every row
         return grad_Z @ self.W.value.T  # dL/dX = dL/dZ W^T

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_same_batch
+from ._validation import as_float_array, check_finite, check_same_batch
 from .functional import logsumexp, sigmoid, softmax, softplus
 
 
@@ -119,13 +119,17 @@ class SoftmaxCrossEntropy(Loss):
                 f"{where}: targets must be integer class labels of shape (N,), got shape "
                 f"{y.shape}. For one-hot targets Y use Y.argmax(axis=1)."
             )
-        if y.dtype.kind not in "iu":
-            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-                y = y.astype(np.int64)
-            else:
-                raise TypeError(
-                    f"{where}: targets must be integer class labels, got dtype {y.dtype}."
+        if y.dtype.kind == "f":  # whole numbers stored as floats are accepted
+            check_finite(y, "targets", where)
+            fractional = y != np.round(y)
+            if np.any(fractional):
+                raise ValueError(
+                    f"{where}: targets must be integer class labels, got the non-integer "
+                    f"value {y[fractional][0]}. Pass labels 0, 1, ..., K - 1 of shape (N,)."
                 )
+            y = y.astype(np.int64)
+        elif y.dtype.kind not in "iu":
+            raise TypeError(f"{where}: targets must be integer class labels, got dtype {y.dtype}.")
         check_same_batch(Z, y, where)
         K = Z.shape[1]
         if y.size and (y.min() < 0 or y.max() >= K):

@@ -39,6 +39,12 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) 
         raise ValueError(
             f"confusion_matrix: {labels.shape[0]} labels but {predicted.shape[0]} predictions."
         )
+    for name, a in (("labels", labels), ("predicted", predicted)):
+        if a.size and (a.min() < 0 or a.max() >= n_classes):
+            raise ValueError(
+                f"confusion_matrix: {name} must lie in [0, {n_classes - 1}] for "
+                f"n_classes={n_classes}, got values from {a.min()} to {a.max()}."
+            )
     C = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(C, (labels, predicted), 1)
     return C

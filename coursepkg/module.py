@@ -76,9 +76,10 @@ class Module:
         return f"{type(self).__name__}()"
 
     # Helpers for subclasses --------------------------------------------------------------
-    def _remembered(self, value, grad_out: np.ndarray, expected_shape: tuple[int, ...]):
-        """Check that forward ran and that ``grad_out`` has the output's shape."""
-        if value is None:
+    def _check_grad_out(self, cached, grad_out: np.ndarray, expected_shape) -> np.ndarray:
+        """Check that forward ran (``cached`` is what it stored) and that ``grad_out`` has the
+        shape of the last output; return ``grad_out`` as an array."""
+        if cached is None:
             raise RuntimeError(f"{self!r}.backward was called before forward.")
         grad_out = np.asarray(grad_out)
         if grad_out.shape != expected_shape:

@@ -15,16 +15,24 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_fraction, check_positive_number
-from .module import Parameter
+from .module import Module, Parameter
 
 
 class Optimizer:
     """Base class: holds the parameters and a validated learning rate."""
 
     def __init__(self, parameters, lr: float):
+        if isinstance(parameters, Module):
+            raise TypeError(
+                f"{type(self).__name__}: got the module {parameters!r} itself; "
+                "pass its parameters instead, e.g. SGD(model.parameters(), lr=0.1)."
+            )
         self.parameters: list[Parameter] = list(parameters)
         if not self.parameters:
-            raise ValueError(f"{type(self).__name__}: got an empty list of parameters.")
+            raise ValueError(
+                f"{type(self).__name__}: got an empty list of parameters, so there is nothing "
+                "to train. Pass model.parameters() of a model with trainable layers (Linear)."
+            )
         for p in self.parameters:
             if not isinstance(p, Parameter):
                 raise TypeError(

@@ -29,10 +29,11 @@ def grid_over(X: np.ndarray, resolution: int = 200, margin: float = 0.5):
 def scatter_classes(X: np.ndarray, y: np.ndarray, ax=None, **kwargs):
     """Scatter 2-D points coloured by class, with a legend."""
     ax = ax or plt.gca()
+    size = kwargs.pop("s", 14)  # popped once, so that every class gets the same size
     for k in np.unique(y):
         ax.scatter(
             *X[y == k].T,
-            s=kwargs.pop("s", 14),
+            s=size,
             color=CLASS_COLORS[int(k) % len(CLASS_COLORS)],
             edgecolor="white",
             linewidth=0.4,

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Run every test: lint, unit tests, notebooks re-executed with nbval (twice), and the book build.
+# Sets up .venv on first use. Exits non-zero if any part fails.
+source "$(dirname "$0")/_venv.sh"
+NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
+       --nbval-sanitize-with book/nbval_sanitize.cfg -p no:cacheprovider --color=no
+       -n 2 --dist loadfile)
+start=$SECONDS
+
+echo "==> ruff (lint and format)"
+ruff check coursepkg tests
+ruff format --check coursepkg tests
+
+echo "==> unit tests"
+python -m pytest -p no:cacheprovider --color=no tests
+
+for run in 1 2; do
+  echo "==> notebooks, nbval run $run of 2"
+  python -m pytest "${NBVAL[@]}" book
+done
+
+echo "==> book build (warnings are errors)"
+rm -rf _build
+jupyter-book build . -W -n --keep-going
+
+echo "==> all tests passed in $((SECONDS - start)) s"
