@@ -8,8 +8,8 @@ NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
 start=$SECONDS
 
 echo "==> ruff (lint and format)"
-ruff check coursepkg tests
-ruff format --check coursepkg tests
+ruff check coursepkg tests scripts
+ruff format --check coursepkg tests scripts
 
 echo "==> unit tests"
 python -m pytest -p no:cacheprovider --color=no tests

@@ -1,0 +1,65 @@
+"""Re-execute chapter notebooks in place, as they are stored in the repository.
+
+Usage (from the repository root, in the project's environment):
+
+    python scripts/run_notebooks.py book/01_perceptron.ipynb [more notebooks ...]
+
+Each notebook runs top to bottom in a fresh kernel with its folder as working directory. Progress
+bars redrawn with carriage returns are collapsed to their final state (as Jupyter's own front end
+shows them), so the stored outputs stay small and the book shows one line per bar. The wall time
+and the kernel's peak memory are printed for each notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+PEAK_MEMORY_CODE = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+
+def run_notebook(path: Path, timeout: int) -> tuple[float, float]:
+    """Execute ``path`` in place; return (wall time in s, kernel peak memory in MB)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,  # no per-cell timestamps: they would change on every run
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        nb.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_CODE))
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+        probe = nb.cells.pop()  # measured, not stored
+        peak_mb = int(probe.outputs[0]["text"]) / 1024  # ru_maxrss is in kB on Linux
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # timestamps from earlier runs
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nbformat.write(nb, path)
+    return seconds, peak_mb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timeout", type=int, default=600, help="per-cell time limit in seconds")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        seconds, peak_mb = run_notebook(path, args.timeout)
+        print(f"{path}: {seconds:.1f} s, kernel peak memory {peak_mb:.0f} MB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
