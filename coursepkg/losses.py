@@ -31,6 +31,14 @@ class Loss:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    def _float_batch(self, predictions, targets, name: str = "predictions"):
+        """Both arrays as finite floats with one row per sample and the same batch size."""
+        where = repr(self)
+        P = as_float_array(predictions, name, where)
+        T = as_float_array(targets, "targets", where)
+        check_same_batch(P, T, where)
+        return P, T
+
     def _cached(self):
         if self._cache is None:
             raise RuntimeError(f"{self!r}.backward was called before forward.")
@@ -45,15 +53,10 @@ class MeanSquaredError(Loss):
     """
 
     def forward(self, predictions, targets) -> float:
-        where = f"{self!r}"
-        Y_hat = as_float_array(predictions, "predictions", where)
-        Y = as_float_array(targets, "targets", where)
-        if Y_hat.ndim == 0:
-            raise ValueError(f"{where}: predictions must be an array of shape (N,) or (N, D).")
-        check_same_batch(Y_hat, Y, where)
+        Y_hat, Y = self._float_batch(predictions, targets)
         if Y_hat.shape != Y.shape:
             raise ValueError(
-                f"{where}: predictions have shape {Y_hat.shape} but targets have shape "
+                f"{self!r}: predictions have shape {Y_hat.shape} but targets have shape "
                 f"{Y.shape}; reshape the targets, e.g. y.reshape(-1, 1)."
             )
         diff = Y_hat - Y
@@ -76,12 +79,8 @@ class BinaryCrossEntropy(Loss):
     """
 
     def forward(self, predictions, targets) -> float:
-        where = f"{self!r}"
-        z = as_float_array(predictions, "logits", where)
-        t = as_float_array(targets, "targets", where)
-        if z.ndim == 0:
-            raise ValueError(f"{where}: logits must be an array of shape (N,) or (N, 1).")
-        check_same_batch(z, t, where)
+        where = repr(self)
+        z, t = self._float_batch(predictions, targets, "logits")
         if z.size != t.size:
             raise ValueError(
                 f"{where}: logits have shape {z.shape} but targets have shape {t.shape}."
