@@ -6,6 +6,7 @@ Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
 """
 
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
+from .conv import Conv2d, conv2d_naive
 from .datasets import (
     load_digits_split,
     make_annuli,
@@ -15,18 +16,25 @@ from .datasets import (
     sample_function,
     train_test_split,
 )
+from .flatten import Flatten
 from .functional import log_softmax, logsumexp, one_hot, sigmoid, softmax, softplus
 from .gradcheck import GradCheckResult, grad_check, grad_check_loss, numerical_gradient
 from .linear import Linear
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import accuracy, confusion_matrix, predict_labels
+from .mnist import MNIST_SHA256, load_mnist
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adam, Optimizer
-from .training import History, minibatches, train
+from .pooling import MaxPool2d
+from .training import History, minibatches, predict, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Conv2d",
+    "conv2d_naive",
+    "Flatten",
+    "MaxPool2d",
     "Activation",
     "Adam",
     "Arctan",
@@ -35,6 +43,7 @@ __all__ = [
     "History",
     "Linear",
     "Loss",
+    "MNIST_SHA256",
     "MeanSquaredError",
     "Module",
     "Optimizer",
@@ -50,6 +59,7 @@ __all__ = [
     "grad_check",
     "grad_check_loss",
     "load_digits_split",
+    "load_mnist",
     "log_softmax",
     "logsumexp",
     "make_annuli",
@@ -57,6 +67,7 @@ __all__ = [
     "make_moons",
     "make_xor_blobs",
     "minibatches",
+    "predict",
     "numerical_gradient",
     "one_hot",
     "predict_labels",

@@ -66,7 +66,7 @@ class ReLU(Activation):
         return np.maximum(Z, 0.0)
 
     def phi_prime(self, Z, A):
-        return (Z > 0).astype(Z.dtype)
+        return Z > 0  # booleans act as 1.0 and 0.0 in the product grad_A * phi_prime
 
 
 class Arctan(Activation):

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def _floating(Z) -> np.ndarray:
+    """Z as an array of its own floating dtype (float32 stays float32), else float64."""
+    Z = np.asarray(Z)
+    return Z if Z.dtype.kind == "f" else Z.astype(np.float64)
+
+
 def sigmoid(Z: np.ndarray) -> np.ndarray:
-    """Logistic function 1 / (1 + exp(-Z)), any shape, without overflow for large |Z|."""
-    Z = np.asarray(Z, dtype=float)
+    """Logistic function 1 / (1 + exp(-Z)), any shape, without overflow for large |Z|.
+
+    Like every function here it keeps a floating input's dtype (float32 stays float32)."""
+    Z = _floating(Z)
     # exp(-|Z|) never overflows; the two branches are the same function rearranged.
     E = np.exp(-np.abs(Z))
     return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
@@ -15,13 +23,13 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
 
 def softplus(Z: np.ndarray) -> np.ndarray:
     """log(1 + exp(Z)), any shape, computed as max(Z, 0) + log1p(exp(-|Z|))."""
-    Z = np.asarray(Z, dtype=float)
+    Z = _floating(Z)
     return np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
 
 
 def logsumexp(Z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(Z), axis)), shifted by the maximum so that no exponential overflows."""
-    Z = np.asarray(Z, dtype=float)
+    Z = _floating(Z)
     m = np.max(Z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(Z - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -34,7 +42,7 @@ def log_softmax(Z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def softmax(Z: np.ndarray, axis: int = -1) -> np.ndarray:
     """exp(Z) / sum(exp(Z)) along ``axis``: probabilities that sum to one, shape of ``Z``."""
-    Z = np.asarray(Z, dtype=float)
+    Z = _floating(Z)
     E = np.exp(Z - np.max(Z, axis=axis, keepdims=True))
     return E / np.sum(E, axis=axis, keepdims=True)
 

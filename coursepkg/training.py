@@ -41,6 +41,19 @@ def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
         yield order[start : start + batch_size]
 
 
+def predict(model: Module, X: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+    """The model's outputs for all of X, computed ``batch_size`` samples at a time.
+
+    Same result as ``model(X)``, but the memory a forward pass needs (e.g. a convolution's
+    im2col matrix) stays that of one chunk. Shapes: X (N, ...) -> outputs (N, ...).
+    """
+    batch_size = check_positive_int(batch_size, "batch_size", "predict")
+    X = np.asarray(X)
+    if len(X) <= batch_size:
+        return model(X)
+    return np.concatenate([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+
+
 def train(
     model: Module,
     loss_fn: Loss,
@@ -66,7 +79,8 @@ def train(
         X: inputs (N, ...); y: targets with N rows, as ``loss_fn`` expects.
         epochs: passes over the data; batch_size: samples per step (N for full-batch).
         seed: seed of the shuffling order.
-        metric: ``metric(outputs, y) -> float`` recorded after each epoch, or None.
+        metric: ``metric(outputs, y) -> float`` on the whole training set after each epoch, or
+            None to skip that extra pass over the data.
         validation_data: optional (X_val, y_val) evaluated after each epoch.
         progress: show a tqdm progress bar over epochs.
         desc: label of the progress bar.
@@ -92,10 +106,10 @@ def train(
             total += loss * len(idx)
         history.loss.append(total / len(X))
         if metric is not None:
-            history.metric.append(metric(model(X), y))
+            history.metric.append(metric(predict(model, X), y))
         if validation_data is not None:
             X_val, y_val = validation_data
-            outputs = model(X_val)
+            outputs = predict(model, X_val)
             history.val_loss.append(loss_fn(outputs, y_val))
             if metric is not None:
                 history.val_metric.append(metric(outputs, y_val))

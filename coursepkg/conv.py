@@ -1,0 +1,206 @@
+"""2-D convolution layer (cross-correlation, as in every deep-learning library).
+
+Images are stored channels-last, (N, H, W, C), and a layer's weights as (kh, kw, C_in, C_out).
+With that layout a convolution is a ``Linear`` layer applied to every image patch: im2col copies
+each receptive field (a kh x kw x C_in block) into one row of a matrix ``cols``, and the whole
+layer is the single matrix product ``Z = cols @ W_mat + b`` with ``W_mat = W.reshape(-1, C_out)``.
+A strided view describes the patches without copying; one reshape copies them.
+``conv2d_naive`` computes the same thing with explicit loops, for teaching and testing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._validation import as_float_array, check_positive_int
+from .module import Module, Parameter
+
+
+def _pair(value, name: str, where: str, *, allow_zero: bool = False) -> tuple[int, int]:
+    """An int or a pair of ints -> (vertical, horizontal), checked to be positive (or >= 0)."""
+    values = value if isinstance(value, tuple | list) else (value, value)
+    if len(values) != 2:
+        raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}.")
+    if allow_zero:
+        return tuple(check_positive_int(v + 1, name, where) - 1 for v in values)
+    return tuple(check_positive_int(v, name, where) for v in values)
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a sliding window: floor((size + 2 padding - kernel) / stride) + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def check_images(X, where: str, channels: int | None = None) -> np.ndarray:
+    """X as a finite float array of shape (N, H, W, C), with C == channels if given."""
+    X = as_float_array(X, "X", where)
+    if X.ndim != 4:
+        hint = ""
+        if X.ndim == 3:
+            hint = (
+                " For one image of shape (H, W, C) use X[None]; for a batch of grey images "
+                "of shape (N, H, W) use X[..., None]."
+            )
+        raise ValueError(
+            f"{where}: expected images of shape (N, H, W, C) with 4 dimensions, got shape "
+            f"{X.shape}.{hint}"
+        )
+    if channels is not None and X.shape[3] != channels:
+        raise ValueError(
+            f"{where}: X has {X.shape[3]} channels (shape {X.shape}), but this layer expects "
+            f"{channels}. Images are channels-last, (N, H, W, C): for (N, C, H, W) arrays use "
+            "X.transpose(0, 2, 3, 1)."
+        )
+    return X
+
+
+def conv2d_naive(X: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0):
+    """Cross-correlation by explicit loops over images, output pixels and filters (slow).
+
+    Z[n, i, j, f] = b[f] + sum_{u, v, c} X_pad[n, i*stride + u, j*stride + v, c] * W[u, v, c, f]
+
+    Shapes: X (N, H, W, C), W (kh, kw, C, F), b (F,) -> Z (N, H_out, W_out, F).
+    """
+    N, H, Wd, C = X.shape
+    kh, kw, _, F = W.shape
+    Xp = np.pad(X, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    Ho = output_size(H, kh, stride, padding)
+    Wo = output_size(Wd, kw, stride, padding)
+    Z = np.zeros((N, Ho, Wo, F), dtype=np.result_type(X, W))
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                patch = Xp[n, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+                for f in range(F):
+                    Z[n, i, j, f] = np.sum(patch * W[:, :, :, f]) + b[f]
+    return Z
+
+
+class Conv2d(Module):
+    """Convolution layer: C_out filters of size (kh, kw, C_in) slid over the input.
+
+    Shapes:
+        X: (N, H, W, C_in) -> Z: (N, H_out, W_out, C_out) with
+        H_out = floor((H + 2 padding - kh) / stride) + 1 (and the same for W_out);
+        W: (kh, kw, C_in, C_out); b: (C_out,).
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: int or (kh, kw).
+        stride: int or pair, >= 1. padding: int or pair of zero rows/columns added on each side.
+        bias: whether to add a bias per output channel.
+        rng: seed or Generator for the initial weights; init: "he" (default) or "xavier",
+            computed from fan_in = kh kw C_in and fan_out = kh kw C_out.
+        dtype: floating dtype of the parameters (float32 trains faster, float64 for checks).
+        input_grad: if False, backward skips dL/dX and returns None (for a network's first
+            layer, whose input is data and needs no gradient).
+
+    Memory: forward keeps the im2col matrix ``cols`` of shape (N H_out W_out, kh kw C_in) for
+    backward, about kh kw / stride^2 times the size of the input; backward allocates one array
+    of that size for dL/d(cols) and one of the padded input's size for dL/dX.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        *,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        rng=None,
+        init: str = "he",
+        dtype=np.float64,
+        input_grad: bool = True,
+    ):
+        where = "Conv2d"
+        self.in_channels = check_positive_int(in_channels, "in_channels", where)
+        self.out_channels = check_positive_int(out_channels, "out_channels", where)
+        self.kernel_size = _pair(kernel_size, "kernel_size", where)
+        self.stride = _pair(stride, "stride", where)
+        self.padding = _pair(padding, "padding", where, allow_zero=True)
+        if init not in ("he", "xavier"):
+            raise ValueError(f"{where}: init must be 'he' or 'xavier', got {init!r}.")
+        kh, kw = self.kernel_size
+        fan_in, fan_out = kh * kw * in_channels, kh * kw * out_channels
+        std = np.sqrt(2.0 / fan_in) if init == "he" else np.sqrt(2.0 / (fan_in + fan_out))
+        rng = np.random.default_rng(rng)
+        W = std * rng.standard_normal((kh, kw, in_channels, out_channels))
+        self.W = Parameter(W.astype(dtype), "W")
+        self.b = Parameter(np.zeros(out_channels, dtype=dtype), "b") if bias else None
+        self.input_grad = input_grad
+        self._cols = None
+        self._shape = None
+
+    def output_shape(self, H: int, W: int) -> tuple[int, int]:
+        """(H_out, W_out) for an input of H x W pixels."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        where = f"{self!r}.forward"
+        X = check_images(X, where, self.in_channels)
+        N, H, W, C = X.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if kh > H + 2 * ph or kw > W + 2 * pw:
+            raise ValueError(
+                f"{where}: the {kh}x{kw} kernel is larger than the padded input "
+                f"({H + 2 * ph}x{W + 2 * pw}); use a smaller kernel or more padding."
+            )
+        Ho, Wo = self.output_shape(H, W)
+        Xp = np.pad(X, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else X
+        Xp = np.ascontiguousarray(Xp)
+        # patches[n, i, j, u, :] is row u of the window under output pixel (i, j): the kw*C
+        # values Xp[n, i*sh + u, j*sw : j*sw + kw, :], which lie next to each other in memory.
+        # as_strided describes all windows without copying (like sliding_window_view, but in
+        # the order the columns of cols need, so that the copy below moves whole rows).
+        sN, sH, sW, sC = Xp.strides
+        patches = as_strided(
+            Xp, (N, Ho, Wo, kh, kw * C), (sN, sH * sh, sW * sw, sH, sC), writeable=False
+        )
+        # One row per output pixel (n, i, j), one column per weight (u, v, c): this copies.
+        cols = patches.reshape(N * Ho * Wo, kh * kw * C)
+        Z = cols @ self.W.value.reshape(-1, self.out_channels)  # (N Ho Wo, C_out)
+        if self.b is not None:
+            Z += self.b.value
+        self._cols, self._shape = cols, (N, H, W, C, Ho, Wo)
+        return Z.reshape(N, Ho, Wo, self.out_channels)
+
+    def backward(self, grad_Z: np.ndarray) -> np.ndarray | None:
+        shape = self._shape
+        N, H, W, C, Ho, Wo = shape if shape is not None else (0,) * 6
+        F = self.out_channels
+        grad_Z = self._check_grad_out(shape, grad_Z, (N, Ho, Wo, F))
+        G = grad_Z.reshape(N * Ho * Wo, F)  # rows match the rows of cols
+        # As in Linear: dL/dW = cols^T G, dL/db = column sums of G, dL/dcols = G W_mat^T.
+        self.W.grad += (self._cols.T @ G).reshape(self.W.shape)
+        if self.b is not None:
+            self.b.grad += np.ones(G.shape[0], dtype=G.dtype) @ G  # = G.sum(axis=0), faster
+        if not self.input_grad:
+            return None
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        # dL/dcols, computed per weight position (u, v) so that each block is contiguous:
+        # grad_cols[u*kw + v] = G @ W[u, v].T, shape (N Ho Wo, C).
+        grad_cols = np.matmul(G, self.W.value.reshape(kh * kw, C, F).transpose(0, 2, 1))
+        # col2im: weight position (u, v) received input from a strided grid of pixels, and
+        # sends its gradient back there. The loop runs over the kh*kw kernel offsets only.
+        grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=grad_cols.dtype)
+        for u in range(kh):
+            for v in range(kw):
+                block = grad_cols[u * kw + v].reshape(N, Ho, Wo, C)
+                grad_Xp[:, u : u + sh * Ho : sh, v : v + sw * Wo : sw] += block
+        return grad_Xp[:, ph : ph + H, pw : pw + W]
+
+    def parameters(self) -> list[Parameter]:
+        return [self.W] if self.b is None else [self.W, self.b]
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.stride != (1, 1):
+            extra += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            extra += f", padding={self.padding}"
+        k = self.kernel_size
+        return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={k}{extra})"

@@ -1,0 +1,82 @@
+"""Max pooling: keep the largest value in each window of each channel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import _pair, check_images, output_size
+from .module import Module
+
+
+class MaxPool2d(Module):
+    """Max pooling over windows of kernel_size, moved by stride (default: kernel_size).
+
+    Shapes: X (N, H, W, C) -> A (N, H_out, W_out, C) with H_out = floor((H - kh) / stride) + 1.
+    Rows and columns that do not fill a last window are ignored, as in PyTorch.
+
+    Backward sends each output's gradient to the input that was the maximum of its window (the
+    first one in row-major window order, if several are equal, e.g. zeros after a ReLU); every
+    other input gets zero.
+
+    Memory: forward keeps, per output value, the window position of its maximum (int16, half
+    the output's float32 size); backward allocates dL/dX.
+    """
+
+    def __init__(self, kernel_size=2, stride=None):
+        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2d")
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d")
+        self._argmax = None
+        self._shape = None
+
+    def _window_offsets(self, Ho: int, Wo: int):
+        """For each position (u, v) in a window: its index k and the strided slices of the
+        input that hold that position of every window."""
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        for u in range(kh):
+            for v in range(kw):
+                yield (
+                    u * kw + v,
+                    (slice(None), slice(u, u + sh * Ho, sh), slice(v, v + sw * Wo, sw)),
+                )
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        where = f"{self!r}.forward"
+        X = check_images(X, where)
+        N, H, W, C = X.shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        if kh > H or kw > W:
+            raise ValueError(
+                f"{where}: the {kh}x{kw} pooling window is larger than the {H}x{W} input."
+            )
+        Ho, Wo = output_size(H, kh, sh, 0), output_size(W, kw, sw, 0)
+        # A running maximum over the kh*kw window positions, each step vectorized over all
+        # windows at once; a strict ">" keeps the first maximum when values are equal.
+        A = None
+        argmax = np.zeros((N, Ho, Wo, C), dtype=np.int16)
+        for k, window in self._window_offsets(Ho, Wo):
+            candidate = X[window]
+            if A is None:
+                A = candidate.copy()
+                continue
+            larger = candidate > A
+            np.maximum(A, candidate, out=A)
+            argmax += larger * (k - argmax)  # where(larger, k, argmax), but several times faster
+        self._argmax, self._shape = argmax, X.shape
+        return A
+
+    def backward(self, grad_A: np.ndarray) -> np.ndarray:
+        shape, argmax = self._shape, self._argmax
+        expected = None if argmax is None else argmax.shape
+        grad_A = self._check_grad_out(shape, grad_A, expected)
+        grad_X = np.zeros(shape, dtype=grad_A.dtype)
+        _, Ho, Wo, _ = argmax.shape
+        overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size, strict=True))
+        for k, window in self._window_offsets(Ho, Wo):
+            if overlapping:  # a pixel may be the maximum of several windows: add up
+                grad_X[window] += grad_A * (argmax == k)
+            else:  # each pixel is in one window at most: write in place
+                np.multiply(grad_A, argmax == k, out=grad_X[window])
+        return grad_X
+
+    def __repr__(self) -> str:
+        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
