@@ -68,6 +68,15 @@ def check_positive_int(value, name: str, where: str) -> int:
     return int(value)
 
 
+def check_nonnegative_int(value, name: str, where: str) -> int:
+    """Return ``value`` as an int if it is an integer >= 0, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be a non-negative integer, got {value!r}.")
+    if value < 0:
+        raise ValueError(f"{where}: {name} must be a non-negative integer, got {value}.")
+    return int(value)
+
+
 def check_positive_number(value, name: str, where: str) -> float:
     """Return ``value`` as a float if it is a finite number > 0, else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._validation import as_float_array, check_positive_int
+from ._validation import as_float_array, check_nonnegative_int, check_positive_int
 from .module import Module, Parameter
 
 
@@ -22,9 +22,8 @@ def _pair(value, name: str, where: str, *, allow_zero: bool = False) -> tuple[in
     values = value if isinstance(value, tuple | list) else (value, value)
     if len(values) != 2:
         raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}.")
-    if allow_zero:
-        return tuple(check_positive_int(v + 1, name, where) - 1 for v in values)
-    return tuple(check_positive_int(v, name, where) for v in values)
+    check = check_nonnegative_int if allow_zero else check_positive_int
+    return tuple(check(v, name, where) for v in values)
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -156,7 +155,11 @@ class Conv2d(Module):
         # values Xp[n, i*sh + u, j*sw : j*sw + kw, :], which lie next to each other in memory.
         # as_strided describes all windows without copying (like sliding_window_view, but in
         # the order the columns of cols need, so that the copy below moves whole rows).
-        sN, sH, sW, sC = Xp.strides
+        # Strides computed from the shape: NumPy may report any stride for an axis of length
+        # 1 (e.g. one added with X[..., None]) even in a contiguous array.
+        sC = Xp.itemsize
+        sW, sH = C * sC, (W + 2 * pw) * C * sC
+        sN = (H + 2 * ph) * sH
         patches = as_strided(
             Xp, (N, Ho, Wo, kh, kw * C), (sN, sH * sh, sW * sw, sH, sC), writeable=False
         )

@@ -4,6 +4,8 @@ Each test asserts both the exception type and (with ``match``) the part of the m
 the student what is wrong, so that a NumPy error from deep inside cannot pass for ours.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,10 @@ from coursepkg import (
     Adam,
     Arctan,
     BinaryCrossEntropy,
+    Conv2d,
+    Flatten,
     Linear,
+    MaxPool2d,
     MeanSquaredError,
     ReLU,
     Sequential,
@@ -83,8 +88,24 @@ def test_activation_rejects_non_finite_input(activation_cls):
 
 @pytest.mark.parametrize(
     "make_module",
-    [lambda: Linear(2, 3), *ACTIVATIONS, lambda: Sequential(Linear(2, 3), Tanh())],
-    ids=["Linear", *(a.__name__ for a in ACTIVATIONS), "Sequential"],
+    [
+        lambda: Linear(2, 3),
+        *ACTIVATIONS,
+        lambda: Sequential(Linear(2, 3), Tanh()),
+        lambda: Conv2d(3, 2, 2),
+        lambda: Conv2d(3, 2, 2, input_grad=False),
+        MaxPool2d,
+        Flatten,
+    ],
+    ids=[
+        "Linear",
+        *(a.__name__ for a in ACTIVATIONS),
+        "Sequential",
+        "Conv2d",
+        "Conv2d-no-input-grad",
+        "MaxPool2d",
+        "Flatten",
+    ],
 )
 def test_backward_before_forward(make_module):
     with pytest.raises(RuntimeError, match=r"backward was called before forward"):
@@ -152,6 +173,184 @@ def test_sequential_rejects_a_non_module():
 def test_sequential_rejects_a_list_of_modules_and_says_how_to_pass_them():
     with pytest.raises(TypeError, match=r"item 0 is a list.*Pass modules as separate arguments"):
         Sequential([Linear(2, 3), Tanh()])
+
+
+# Convolution, pooling and flatten layers. ------------------------------------------------------
+
+IMAGE_LAYERS = [lambda: Conv2d(3, 2, 2), lambda: MaxPool2d(2)]
+IMAGE_LAYER_IDS = ["Conv2d", "MaxPool2d"]
+
+
+@pytest.mark.parametrize("make_layer", IMAGE_LAYERS, ids=IMAGE_LAYER_IDS)
+def test_image_layer_rejects_a_single_image_and_says_how_to_add_the_batch_axis(make_layer):
+    with pytest.raises(
+        ValueError,
+        match=r"expected images of shape \(N, H, W, C\) with 4 dimensions, got shape "
+        r"\(5, 5, 3\)\. For one image of shape \(H, W, C\) use X\[None\]",
+    ):
+        make_layer().forward(np.ones((5, 5, 3)))
+
+
+@pytest.mark.parametrize("make_layer", IMAGE_LAYERS, ids=IMAGE_LAYER_IDS)
+def test_image_layer_rejects_a_2d_input(make_layer):
+    with pytest.raises(
+        ValueError,
+        match=r"expected images of shape \(N, H, W, C\) with 4 dimensions, got shape "
+        r"\(4, 75\)\.$",
+    ):
+        make_layer().forward(np.ones((4, 75)))
+
+
+def test_conv2d_rejects_the_wrong_number_of_channels():
+    with pytest.raises(
+        ValueError, match=r"X has 5 channels \(shape \(2, 3, 4, 5\)\), but this layer expects 3"
+    ):
+        Conv2d(3, 2, 2).forward(np.ones((2, 3, 4, 5)))
+
+
+def test_conv2d_rejects_channels_first_images_and_says_how_to_convert_them():
+    with pytest.raises(
+        ValueError,
+        match=r"X has 8 channels .* Images are channels-last, \(N, H, W, C\): for \(N, C, H, W\) "
+        r"arrays use X.transpose\(0, 2, 3, 1\)",
+    ):
+        Conv2d(3, 2, 2).forward(np.ones((2, 3, 8, 8)))
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "padding", "what"),
+    [(5, 0, r"5x5 kernel .* \(4x6\)"), ((2, 7), 0, r"2x7 kernel .* \(4x6\)"), (7, 1, r"\(6x8\)")],
+)
+def test_conv2d_rejects_a_kernel_larger_than_the_padded_input(kernel_size, padding, what):
+    layer = Conv2d(1, 1, kernel_size, padding=padding)
+    with pytest.raises(ValueError, match=rf"{what}; use a smaller kernel or more padding"):
+        layer.forward(np.ones((2, 4, 6, 1)))
+
+
+@pytest.mark.parametrize("kernel_size", [5, (2, 7), (5, 1)])
+def test_max_pool_rejects_a_window_larger_than_the_input(kernel_size):
+    with pytest.raises(ValueError, match=r"pooling window is larger than the 4x6 input"):
+        MaxPool2d(kernel_size).forward(np.ones((2, 4, 6, 1)))
+
+
+@pytest.mark.parametrize("stride", [0, -1, (1, 0), (-2, 1)])
+@pytest.mark.parametrize(
+    "make_layer",
+    [lambda stride: Conv2d(1, 1, 2, stride=stride), lambda stride: MaxPool2d(2, stride)],
+    ids=IMAGE_LAYER_IDS,
+)
+def test_image_layer_rejects_a_non_positive_stride(make_layer, stride):
+    with pytest.raises(ValueError, match=r"stride must be a positive integer, got (0|-1|-2)\."):
+        make_layer(stride)
+
+
+@pytest.mark.parametrize(
+    ("padding", "value"),
+    [
+        pytest.param(-1, "-1", id="-1"),
+        pytest.param((1, -2), "-2", id="(1, -2)"),
+    ],
+)
+def test_conv2d_rejects_negative_padding(padding, value):
+    with pytest.raises(
+        ValueError, match=rf"Conv2d: padding must be a non-negative integer, got {value}"
+    ):
+        Conv2d(1, 1, 2, padding=padding)
+
+
+@pytest.mark.parametrize(
+    ("padding", "shown"),
+    [
+        pytest.param(1.5, "1.5", id="1.5"),
+        pytest.param(True, "True", id="True"),
+        pytest.param("1", "'1'", id="str"),
+        pytest.param((1, None), "None", id="(1, None)"),
+    ],
+)
+def test_conv2d_rejects_non_integer_padding(padding, shown):
+    with pytest.raises(TypeError, match=rf"Conv2d: padding must be a .*integer, got {shown}"):
+        Conv2d(1, 1, 2, padding=padding)
+
+
+@pytest.mark.parametrize(
+    ("in_channels", "out_channels", "what", "value"),
+    [(0, 3, "in_channels", 0), (2, 0, "out_channels", 0), (-2, 3, "in_channels", -2)],
+)
+def test_conv2d_rejects_non_positive_channels(in_channels, out_channels, what, value):
+    with pytest.raises(
+        ValueError, match=rf"Conv2d: {what} must be a positive integer, got {value}"
+    ):
+        Conv2d(in_channels, out_channels, 3)
+
+
+MAKE_WITH_KERNEL = [lambda k: Conv2d(1, 1, k), lambda k: MaxPool2d(k)]
+
+
+@pytest.mark.parametrize("kernel_size", [2.5, 3.0, "3", True, None, (2, 1.5)])
+@pytest.mark.parametrize("make_layer", MAKE_WITH_KERNEL, ids=IMAGE_LAYER_IDS)
+def test_image_layer_rejects_a_non_integer_kernel_size(make_layer, kernel_size):
+    with pytest.raises(TypeError, match=r"kernel_size must be a positive integer, got"):
+        make_layer(kernel_size)
+
+
+@pytest.mark.parametrize(("kernel_size", "value"), [(0, "0"), (-3, "-3"), ((3, 0), "0")])
+@pytest.mark.parametrize("make_layer", MAKE_WITH_KERNEL, ids=IMAGE_LAYER_IDS)
+def test_image_layer_rejects_a_non_positive_kernel_size(make_layer, kernel_size, value):
+    with pytest.raises(ValueError, match=rf"kernel_size must be a positive integer, got {value}\."):
+        make_layer(kernel_size)
+
+
+@pytest.mark.parametrize("kernel_size", [(2,), (2, 2, 2), []])
+@pytest.mark.parametrize("make_layer", MAKE_WITH_KERNEL, ids=IMAGE_LAYER_IDS)
+def test_image_layer_rejects_a_kernel_size_that_is_not_a_pair(make_layer, kernel_size):
+    with pytest.raises(ValueError, match=r"kernel_size must be an int or a pair of ints, got"):
+        make_layer(kernel_size)
+
+
+def test_conv2d_rejects_an_unknown_init():
+    with pytest.raises(ValueError, match=r"Conv2d: init must be 'he' or 'xavier', got 'glorot'"):
+        Conv2d(1, 2, 3, init="glorot")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+@pytest.mark.parametrize(
+    "make_layer",
+    [*IMAGE_LAYERS, Flatten],
+    ids=[*IMAGE_LAYER_IDS, "Flatten"],
+)
+def test_image_layer_rejects_non_finite_input(make_layer, bad):
+    X = with_bad_value((2, 4, 4, 3), bad, index=(1, 2, 0, 1))
+    with pytest.raises(ValueError, match=rf"X {NOT_FINITE} \(the first at index \(1, 2, 0, 1\)"):
+        make_layer().forward(X)
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "grad_shape", "output_shape"),
+    [
+        (lambda: Conv2d(3, 2, 2), (2, 3, 3, 3), (2, 3, 3, 2)),  # C_in channels, not C_out
+        (lambda: Conv2d(3, 2, 2, input_grad=False), (2, 4, 4, 2), (2, 3, 3, 2)),
+        (lambda: MaxPool2d(2), (2, 4, 4, 3), (2, 2, 2, 3)),  # the input's shape
+        (Flatten, (2, 4, 4, 3), (2, 48)),
+    ],
+    ids=["Conv2d", "Conv2d-no-input-grad", "MaxPool2d", "Flatten"],
+)
+def test_image_layer_backward_rejects_grad_out_of_the_wrong_shape(
+    make_layer, grad_shape, output_shape
+):
+    layer = make_layer()
+    layer.forward(np.ones((2, 4, 4, 3)))
+    message = (
+        f"grad_out has shape {grad_shape}, but the last forward output had shape {output_shape}"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer.backward(np.ones(grad_shape))
+
+
+def test_flatten_rejects_a_1d_input():
+    with pytest.raises(
+        ValueError, match=r"Flatten\(\).forward: expected a batch of shape \(N, ...\)"
+    ):
+        Flatten().forward(np.ones(5))
 
 
 # Losses. ----------------------------------------------------------------------------------
