@@ -8,8 +8,8 @@ NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
 start=$SECONDS
 
 echo "==> ruff (lint and format)"
-ruff check coursepkg tests scripts
-ruff format --check coursepkg tests scripts
+ruff check coursepkg tests scripts benchmarks
+ruff format --check coursepkg tests scripts benchmarks
 
 echo "==> unit tests"
 python -m pytest -p no:cacheprovider --color=no tests
@@ -18,6 +18,9 @@ for run in 1 2; do
   echo "==> notebooks, nbval run $run of 2"
   python -m pytest "${NBVAL[@]}" book
 done
+
+echo "==> benchmark smoke run (checks that the script works; its timings are not asserted)"
+python benchmarks/lenet_mnist.py --quick --no-torch
 
 echo "==> book build (warnings are errors)"
 rm -rf _build
