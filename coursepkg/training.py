@@ -20,11 +20,13 @@ class History:
 
     Attributes:
         loss: mean training loss over the epoch's mini-batches.
+        step_loss: the loss of every mini-batch, in training order (epochs * batches entries).
         metric: the metric on the whole training set after the epoch (if a metric was given).
         val_loss, val_metric: the same on the validation data (if given).
     """
 
     loss: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
     metric: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_metric: list[float] = field(default_factory=list)
@@ -103,6 +105,7 @@ def train(
             loss = loss_fn(model(X[idx]), y[idx])
             model.backward(loss_fn.backward())
             optimizer.step()
+            history.step_loss.append(loss)
             total += loss * len(idx)
         history.loss.append(total / len(X))
         if metric is not None:

@@ -69,6 +69,15 @@ def test_history_has_one_entry_per_epoch(epochs):
     assert history.val_loss == [] and history.val_metric == []
 
 
+def test_history_records_every_step_and_epoch_means_of_them():
+    _, history = xor_run(epochs=3, batch_size=16)  # 120 samples: 7 batches of 16, one of 8
+    assert len(history.step_loss) == 3 * 8
+    sizes = np.array([16] * 7 + [8])
+    for epoch in range(3):
+        steps = np.array(history.step_loss[8 * epoch : 8 * (epoch + 1)])
+        np.testing.assert_allclose(history.loss[epoch], np.sum(steps * sizes) / 120)
+
+
 def test_validation_metrics_are_recorded():
     X_val, y_val = make_xor_blobs(40, seed=1)
     model, history = xor_run(epochs=5, validation_data=(X_val, y_val))
