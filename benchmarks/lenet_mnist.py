@@ -394,6 +394,26 @@ def train_for_accuracy(args, X, y, X_test, y_test, threads: int, log) -> list[di
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
+def timing_table(rows: list[dict], names: list[str], torch: bool, keys, scale: float) -> list[str]:
+    """Lines of a table: the row labels ``keys`` ((title, field, width) triples), min / median
+    per implementation in ``names`` (multiplied by ``scale``), and ours/PyTorch median ratios."""
+    head = " ".join(f"{title:>{width}}" for title, _, width in keys) + " |"
+    head += "".join(f" {n:>21} |" for n in names)
+    if torch:
+        head += f" {'ours/NCHW':>11} | {'ours/ch_last':>12}"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        line = " ".join(f"{row[field]:>{width}}" for _, field, width in keys) + " |"
+        for n in names:
+            line += f" {scale * row[n]['min']:9.2f} / {scale * row[n]['median']:9.2f} |"
+        if torch:
+            for other, width in (("torch NCHW", 11), ("torch channels_last", 12)):
+                ratio = row["coursepkg"]["median"] / row[other]["median"]
+                line += f" {ratio:>{width - 1}.1f}x |"
+        lines.append(line.rstrip(" |"))
+    return lines
+
+
 def format_report(result: dict) -> str:
     names = ["coursepkg"] + (["torch NCHW", "torch channels_last"] if result["torch"] else [])
     out = []
@@ -403,19 +423,8 @@ def format_report(result: dict) -> str:
             f"\nTime per training step, ms: min / median over {a['steps']} steps "
             f"after {a['warmup']} warm-up steps"
         )
-        head = f"{'batch':>5} {'thr':>3} |" + "".join(f" {n:>21} |" for n in names)
-        if result["torch"]:
-            head += f" {'ours/NCHW':>11} | {'ours/ch_last':>12}"
-        out += [head, "-" * len(head)]
-        for row in result["steps"]:
-            line = f"{row['batch_size']:>5} {row['threads']:>3} |"
-            for n in names:
-                line += f" {1e3 * row[n]['min']:9.2f} / {1e3 * row[n]['median']:9.2f} |"
-            if result["torch"]:
-                for other, width in (("torch NCHW", 11), ("torch channels_last", 12)):
-                    ratio = row["coursepkg"]["median"] / row[other]["median"]
-                    line += f" {ratio:>{width - 1}.1f}x |"
-            out.append(line.rstrip(" |"))
+        keys = [("batch", "batch_size", 5), ("thr", "threads", 3)]
+        out += timing_table(result["steps"], names, result["torch"], keys, 1e3)
     if result["epochs"]:
         extrapolated = result["epochs"][0]["extrapolated"]
         how = (
@@ -427,19 +436,7 @@ def format_report(result: dict) -> str:
             f"\nTime per epoch ({TRAIN_SIZE:,} images at batch {a['epoch_batch_size']}), s: "
             f"min / median ({how})"
         )
-        head = f"{'thr':>3} |" + "".join(f" {n:>21} |" for n in names)
-        if result["torch"]:
-            head += f" {'ours/NCHW':>11} | {'ours/ch_last':>12}"
-        out += [head, "-" * len(head)]
-        for row in result["epochs"]:
-            line = f"{row['threads']:>3} |"
-            for n in names:
-                line += f" {row[n]['min']:9.2f} / {row[n]['median']:9.2f} |"
-            if result["torch"]:
-                for other, width in (("torch NCHW", 11), ("torch channels_last", 12)):
-                    ratio = row["coursepkg"]["median"] / row[other]["median"]
-                    line += f" {ratio:>{width - 1}.1f}x |"
-            out.append(line.rstrip(" |"))
+        out += timing_table(result["epochs"], names, result["torch"], [("thr", "threads", 3)], 1.0)
     if result["training"]:
         t = result["training_setup"]
         out.append(
