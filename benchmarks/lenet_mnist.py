@@ -302,17 +302,23 @@ def make_batches(X, y, batch_size: int, count: int, seed: int):
     ]
 
 
+def make_trainers(args, torch) -> list:
+    """Ours, then (if torch is available) PyTorch in NCHW and channels_last from our weights."""
+    trainers = [OursTrainer(args.seed, args.lr)]
+    if torch is not None:
+        torch.manual_seed(args.seed)
+        ours = trainers[0].model
+        trainers += [TorchTrainer(torch, ours, args.lr, cl) for cl in (False, True)]
+    return trainers
+
+
 def bench_steps(args, torch, X, y, log) -> list[dict]:
     rows = []
     for batch_size in args.batch_sizes:
         batches = make_batches(X, y, batch_size, args.warmup + args.steps, args.seed)
         for n in args.threads:
             row = {"batch_size": batch_size, "threads": n}
-            trainers = [OursTrainer(args.seed, args.lr)]
-            if torch is not None:
-                torch.manual_seed(args.seed)
-                ours = trainers[0].model
-                trainers += [TorchTrainer(torch, ours, args.lr, cl) for cl in (False, True)]
+            trainers = make_trainers(args, torch)
             for trainer in trainers:
                 prepared = [trainer.prepare(Xb, yb) for Xb, yb in batches]
                 time.sleep(args.pause)  # let threads of the previous run go idle
@@ -339,11 +345,7 @@ def bench_epochs(args, torch, X, y, log) -> list[dict]:
     rows = []
     for n in args.threads:
         row = {"threads": n, "images_timed": n_images, "extrapolated": scale != 1.0}
-        trainers = [OursTrainer(args.seed, args.lr)]
-        if torch is not None:
-            torch.manual_seed(args.seed)
-            ours = trainers[0].model
-            trainers += [TorchTrainer(torch, ours, args.lr, cl) for cl in (False, True)]
+        trainers = make_trainers(args, torch)
         for trainer in trainers:
             if isinstance(trainer, TorchTrainer):
                 key = trainer.channels_last
