@@ -31,6 +31,19 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def window_offsets(kernel_size: tuple[int, int], stride: tuple[int, int], Ho: int, Wo: int):
+    """For each position (u, v) in a kh x kw window: its index k = u kw + v and the strided
+    slices of an (N, H, W, C) array that hold that position of every one of the Ho x Wo windows.
+
+    Looping over these kh*kw offsets (never over pixels) is how the sliding-window layers move
+    values and gradients between windows and pixels.
+    """
+    (kh, kw), (sh, sw) = kernel_size, stride
+    for u in range(kh):
+        for v in range(kw):
+            yield u * kw + v, (slice(None), slice(u, u + sh * Ho, sh), slice(v, v + sw * Wo, sw))
+
+
 def check_images(X, where: str, channels: int | None = None) -> np.ndarray:
     """X as a finite float array of shape (N, H, W, C), with C == channels if given."""
     X = as_float_array(X, "X", where)
@@ -183,17 +196,15 @@ class Conv2d(Module):
             self.b.grad += np.ones(G.shape[0], dtype=G.dtype) @ G  # = G.sum(axis=0), faster
         if not self.input_grad:
             return None
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
         # dL/dcols, computed per weight position (u, v) so that each block is contiguous:
         # grad_cols[u*kw + v] = G @ W[u, v].T, shape (N Ho Wo, C).
         grad_cols = np.matmul(G, self.W.value.reshape(kh * kw, C, F).transpose(0, 2, 1))
         # col2im: weight position (u, v) received input from a strided grid of pixels, and
         # sends its gradient back there. The loop runs over the kh*kw kernel offsets only.
         grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=grad_cols.dtype)
-        for u in range(kh):
-            for v in range(kw):
-                block = grad_cols[u * kw + v].reshape(N, Ho, Wo, C)
-                grad_Xp[:, u : u + sh * Ho : sh, v : v + sw * Wo : sw] += block
+        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
+            grad_Xp[window] += grad_cols[k].reshape(N, Ho, Wo, C)
         return grad_Xp[:, ph : ph + H, pw : pw + W]
 
     def parameters(self) -> list[Parameter]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import _pair, check_images, output_size
+from .conv import _pair, check_images, output_size, window_offsets
 from .module import Module
 
 
@@ -28,17 +28,6 @@ class MaxPool2d(Module):
         self._argmax = None
         self._shape = None
 
-    def _window_offsets(self, Ho: int, Wo: int):
-        """For each position (u, v) in a window: its index k and the strided slices of the
-        input that hold that position of every window."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        for u in range(kh):
-            for v in range(kw):
-                yield (
-                    u * kw + v,
-                    (slice(None), slice(u, u + sh * Ho, sh), slice(v, v + sw * Wo, sw)),
-                )
-
     def forward(self, X: np.ndarray) -> np.ndarray:
         where = f"{self!r}.forward"
         X = check_images(X, where)
@@ -53,7 +42,7 @@ class MaxPool2d(Module):
         # windows at once; a strict ">" keeps the first maximum when values are equal.
         A = None
         argmax = np.zeros((N, Ho, Wo, C), dtype=np.int16)
-        for k, window in self._window_offsets(Ho, Wo):
+        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
             candidate = X[window]
             if A is None:
                 A = candidate.copy()
@@ -71,7 +60,7 @@ class MaxPool2d(Module):
         grad_X = np.zeros(shape, dtype=grad_A.dtype)
         _, Ho, Wo, _ = argmax.shape
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size, strict=True))
-        for k, window in self._window_offsets(Ho, Wo):
+        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
             if overlapping:  # a pixel may be the maximum of several windows: add up
                 grad_X[window] += grad_A * (argmax == k)
             else:  # each pixel is in one window at most: write in place
