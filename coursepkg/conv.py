@@ -4,7 +4,8 @@ Images are stored channels-last, (N, H, W, C), and a layer's weights as (kh, kw,
 With that layout a convolution is a ``Linear`` layer applied to every image patch: im2col copies
 each receptive field (a kh x kw x C_in block) into one row of a matrix ``cols``, and the whole
 layer is the single matrix product ``Z = cols @ W_mat + b`` with ``W_mat = W.reshape(-1, C_out)``.
-A strided view describes the patches without copying; one reshape copies them.
+(In the code cols has one more column, of ones, and W_mat one more row, b: the same product.)
+A strided view describes the patches without copying; one copy fills cols.
 ``conv2d_naive`` computes the same thing with explicit loops, for teaching and testing.
 """
 
@@ -109,8 +110,8 @@ class Conv2d(Module):
             layer, whose input is data and needs no gradient).
 
     Memory: forward keeps the im2col matrix ``cols`` of shape (N H_out W_out, kh kw C_in) for
-    backward, about kh kw / stride^2 times the size of the input; backward allocates one array
-    of that size for dL/d(cols) and one of the padded input's size for dL/dX.
+    backward, about kh kw / stride^2 times the size of the input; backward allocates dL/dX (the
+    padded input's size) and one (N H_out W_out, C_in) block of dL/d(cols) at a time.
     """
 
     def __init__(
@@ -143,7 +144,7 @@ class Conv2d(Module):
         self.W = Parameter(W.astype(dtype), "W")
         self.b = Parameter(np.zeros(out_channels, dtype=dtype), "b") if bias else None
         self.input_grad = input_grad
-        self._cols = None
+        self._cols_T = None
         self._shape = None
 
     def output_shape(self, H: int, W: int) -> tuple[int, int]:
@@ -155,7 +156,7 @@ class Conv2d(Module):
         where = f"{self!r}.forward"
         X = check_images(X, where, self.in_channels)
         N, H, W, C = X.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if kh > H + 2 * ph or kw > W + 2 * pw:
             raise ValueError(
                 f"{where}: the {kh}x{kw} kernel is larger than the padded input "
@@ -163,7 +164,27 @@ class Conv2d(Module):
             )
         Ho, Wo = self.output_shape(H, W)
         Xp = np.pad(X, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else X
+        # cols gets one more column, of ones, when the layer has a bias: the bias is then the
+        # weight of a constant input 1 (as in chapter 1), and one product computes Z.
+        ones = self.b is not None
+        if C == 1:
+            cols_T = self._grey_columns(Xp[..., 0], Ho, Wo, ones)
+        else:
+            cols_T = self._columns(Xp, Ho, Wo, ones).T
+        W_mat = self.W.value.reshape(-1, self.out_channels)
+        if ones:
+            W_mat = np.concatenate([W_mat, self.b.value[None, :]])
+        # cols_T.T is cols: one row per output pixel (n, i, j), one column per weight (u, v, c).
+        Z = cols_T.T @ W_mat  # (N Ho Wo, C_out)
+        self._cols_T, self._shape = cols_T, (N, H, W, C, Ho, Wo)
+        return Z.reshape(N, Ho, Wo, self.out_channels)
+
+    def _columns(self, Xp: np.ndarray, Ho: int, Wo: int, ones: bool) -> np.ndarray:
+        """im2col: the (N Ho Wo, kh kw C [+ 1]) matrix whose rows are the windows of the padded
+        Xp, with a last column of ones if ``ones``."""
         Xp = np.ascontiguousarray(Xp)
+        N, Hp, Wp, C = Xp.shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
         # patches[n, i, j, u, :] is row u of the window under output pixel (i, j): the kw*C
         # values Xp[n, i*sh + u, j*sw : j*sw + kw, :], which lie next to each other in memory.
         # as_strided describes all windows without copying (like sliding_window_view, but in
@@ -171,18 +192,32 @@ class Conv2d(Module):
         # Strides computed from the shape: NumPy may report any stride for an axis of length
         # 1 (e.g. one added with X[..., None]) even in a contiguous array.
         sC = Xp.itemsize
-        sW, sH = C * sC, (W + 2 * pw) * C * sC
-        sN = (H + 2 * ph) * sH
+        sW, sH = C * sC, Wp * C * sC
         patches = as_strided(
-            Xp, (N, Ho, Wo, kh, kw * C), (sN, sH * sh, sW * sw, sH, sC), writeable=False
+            Xp, (N, Ho, Wo, kh, kw * C), (Hp * sH, sH * sh, sW * sw, sH, sC), writeable=False
         )
-        # One row per output pixel (n, i, j), one column per weight (u, v, c): this copies.
-        cols = patches.reshape(N * Ho * Wo, kh * kw * C)
-        Z = cols @ self.W.value.reshape(-1, self.out_channels)  # (N Ho Wo, C_out)
-        if self.b is not None:
-            Z += self.b.value
-        self._cols, self._shape = cols, (N, H, W, C, Ho, Wo)
-        return Z.reshape(N, Ho, Wo, self.out_channels)
+        K = kh * kw * C
+        cols = np.empty((N * Ho * Wo, K + ones), dtype=Xp.dtype)
+        np.copyto(cols[:, :K].reshape(patches.shape), patches)  # the one copy
+        if ones:
+            cols[:, K] = 1.0
+        return cols
+
+    def _grey_columns(self, Xg: np.ndarray, Ho: int, Wo: int, ones: bool) -> np.ndarray:
+        """im2col for one input channel, built transposed: (kh kw [+ 1], N Ho Wo).
+
+        Row k = u kw + v holds pixel (u, v) of every window, which is the whole image batch
+        shifted by (u, v): kh*kw block copies instead of N Ho Wo short rows of kw values,
+        several times faster for grey images (the first layer of an MNIST network).
+        """
+        N = Xg.shape[0]
+        kh, kw = self.kernel_size
+        cols_T = np.empty((kh * kw + ones, N, Ho, Wo), dtype=Xg.dtype)
+        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
+            cols_T[k] = Xg[window]
+        if ones:
+            cols_T[-1] = 1.0
+        return cols_T.reshape(kh * kw + ones, N * Ho * Wo)
 
     def backward(self, grad_Z: np.ndarray) -> np.ndarray | None:
         shape = self._shape
@@ -190,21 +225,30 @@ class Conv2d(Module):
         F = self.out_channels
         grad_Z = self._check_grad_out(shape, grad_Z, (N, Ho, Wo, F))
         G = grad_Z.reshape(N * Ho * Wo, F)  # rows match the rows of cols
-        # As in Linear: dL/dW = cols^T G, dL/db = column sums of G, dL/dcols = G W_mat^T.
-        self.W.grad += (self._cols.T @ G).reshape(self.W.shape)
+        # As in Linear: dL/dW_mat = cols^T G (its last row is dL/db, the column sums of G, when
+        # cols has the column of ones), and dL/dcols = G W_mat^T.
+        cols_T = self._cols_T
+        if cols_T.flags.c_contiguous:
+            grad_W_mat = cols_T @ G
+        else:  # the same product, ordered so that BLAS reads cols in its memory order (faster)
+            grad_W_mat = (G.T @ cols_T.T).T
+        K = self.W.size // F
+        self.W.grad += grad_W_mat[:K].reshape(self.W.shape)
         if self.b is not None:
-            self.b.grad += np.ones(G.shape[0], dtype=G.dtype) @ G  # = G.sum(axis=0), faster
+            self.b.grad += grad_W_mat[K]
         if not self.input_grad:
             return None
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        # dL/dcols, computed per weight position (u, v) so that each block is contiguous:
-        # grad_cols[u*kw + v] = G @ W[u, v].T, shape (N Ho Wo, C).
-        grad_cols = np.matmul(G, self.W.value.reshape(kh * kw, C, F).transpose(0, 2, 1))
-        # col2im: weight position (u, v) received input from a strided grid of pixels, and
-        # sends its gradient back there. The loop runs over the kh*kw kernel offsets only.
-        grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=grad_cols.dtype)
+        # dL/dcols = G W_mat^T, one block of columns per weight position (u, v) at a time:
+        # block (u, v) is G @ W[u, v].T, shape (N Ho Wo, C). col2im then sends it back to the
+        # strided grid of pixels that position (u, v) read in forward. The loop runs over the
+        # kh*kw kernel offsets only, and reusing one block-sized buffer keeps it in cache.
+        W_blocks = self.W.value.reshape(kh * kw, C, F).transpose(0, 2, 1)  # (kh kw, F, C)
+        block = np.empty((N * Ho * Wo, C), dtype=np.result_type(G, W_blocks))
+        grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=block.dtype)
         for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
-            grad_Xp[window] += grad_cols[k].reshape(N, Ho, Wo, C)
+            np.matmul(G, W_blocks[k], out=block)
+            grad_Xp[window] += block.reshape(N, Ho, Wo, C)
         return grad_Xp[:, ph : ph + H, pw : pw + W]
 
     def parameters(self) -> list[Parameter]:

@@ -18,8 +18,9 @@ class MaxPool2d(Module):
     first one in row-major window order, if several are equal, e.g. zeros after a ReLU); every
     other input gets zero.
 
-    Memory: forward keeps, per output value, the window position of its maximum (int16, half
-    the output's float32 size); backward allocates dL/dX.
+    Memory: forward keeps, per output value, the window position of its maximum (int8, a
+    quarter of the output's float32 size; int32 for windows of more than 128 values);
+    backward allocates dL/dX.
     """
 
     def __init__(self, kernel_size=2, stride=None):
@@ -40,16 +41,18 @@ class MaxPool2d(Module):
         Ho, Wo = output_size(H, kh, sh, 0), output_size(W, kw, sw, 0)
         # A running maximum over the kh*kw window positions, each step vectorized over all
         # windows at once; a strict ">" keeps the first maximum when values are equal.
+        index_type = np.int8 if kh * kw <= 128 else np.int32  # small: less memory to move
         A = None
-        argmax = np.zeros((N, Ho, Wo, C), dtype=np.int16)
+        argmax = np.zeros((N, Ho, Wo, C), dtype=index_type)
         for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
             candidate = X[window]
             if A is None:
                 A = candidate.copy()
                 continue
-            larger = candidate > A
+            larger = (candidate > A).view(np.int8)  # 1 where this position is a new maximum
             np.maximum(A, candidate, out=A)
-            argmax += larger * (k - argmax)  # where(larger, k, argmax), but several times faster
+            # argmax = where(larger, k, argmax), several times faster as arithmetic
+            argmax += larger * index_type(k) - larger * argmax
         self._argmax, self._shape = argmax, X.shape
         return A
 
@@ -57,9 +60,12 @@ class MaxPool2d(Module):
         shape, argmax = self._shape, self._argmax
         expected = None if argmax is None else argmax.shape
         grad_A = self._check_grad_out(shape, grad_A, expected)
-        grad_X = np.zeros(shape, dtype=grad_A.dtype)
         _, Ho, Wo, _ = argmax.shape
-        overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size, strict=True))
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        overlapping = sh < kh or sw < kw
+        # Windows that tile the input exactly write every pixel once; otherwise start from zeros.
+        tiling = (sh, sw) == (kh, kw) and (Ho * kh, Wo * kw) == shape[1:3]
+        grad_X = np.empty(shape, grad_A.dtype) if tiling else np.zeros(shape, grad_A.dtype)
         for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
             if overlapping:  # a pixel may be the maximum of several windows: add up
                 grad_X[window] += grad_A * (argmax == k)

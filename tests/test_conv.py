@@ -130,6 +130,9 @@ CONFIGS = [
     (2, 8, 5, 2, 2, 3, 3, 2),
     (1, 4, 4, 3, 1, 4, 1, 0),  # kernel as large as the image: one output pixel
     (2, 3, 3, 1, 2, 5, 1, 1),  # kernel larger than the image, but not than the padded image
+    # one input channel takes the grey-image path of im2col: cover stride and padding there too
+    (3, 9, 8, 1, 4, (3, 2), 2, 1),
+    (2, 7, 7, 1, 5, 5, 1, 2),
 ]
 
 
@@ -346,6 +349,7 @@ def direct_max_pool(X, kernel_size, stride, grad_A):
         ((2, 8, 7, 2), 2, 3),  # gaps between windows
         ((1, 9, 8, 3), 3, 3),
         ((2, 6, 7, 2), (2, 3), (1, 2)),
+        ((1, 12, 13, 2), (11, 12), 1),  # 132 window positions: more than an int8 index holds
     ],
 )
 @pytest.mark.parametrize("values", ["distinct", "many ties"])
@@ -428,3 +432,12 @@ def test_float32_conv2d_is_close_to_float64():
     np.testing.assert_allclose(
         layer32.forward(X.astype(np.float32)), layer64.forward(X), rtol=1e-5, atol=1e-5
     )
+
+
+def test_grey_image_convolution_keeps_float32():
+    layer = Conv2d(1, 3, 3, stride=2, padding=1, rng=0, dtype=np.float32)
+    X = np.random.default_rng(0).standard_normal((2, 6, 5, 1)).astype(np.float32)
+    Z = layer.forward(X)
+    grad_X = layer.backward(np.ones_like(Z))
+    assert Z.dtype == grad_X.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
+    assert grad_X.shape == X.shape
