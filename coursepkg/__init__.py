@@ -6,27 +6,43 @@ Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
 """
 
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
+from .bayes_linear import BayesianLinear
 from .conv import Conv2d, conv2d_naive
 from .datasets import (
     load_digits_split,
     make_annuli,
+    make_inverse_problem,
     make_linearly_separable,
     make_moons,
+    make_sinusoid,
     make_xor_blobs,
     sample_function,
     train_test_split,
 )
+from .early_stopping import EarlyStopping
 from .flatten import Flatten
 from .functional import log_softmax, logsumexp, one_hot, sigmoid, softmax, softplus
 from .gradcheck import GradCheckResult, grad_check, grad_check_loss, numerical_gradient
 from .linear import Linear
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .mdn import GaussianMixture, MixtureDensityLoss, mixture_parameters
 from .metrics import accuracy, confusion_matrix, predict_labels
 from .mnist import MNIST_SHA256, load_mnist
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adam, Optimizer
 from .pooling import MaxPool2d
+from .prior import GaussianPrior
 from .training import History, minibatches, predict, train
+from .variational import (
+    ELBOHistory,
+    ELBOTerms,
+    kl_divergence,
+    negative_elbo,
+    predictive_entropy,
+    predictive_probabilities,
+    set_mode,
+    train_elbo,
+)
 
 __version__ = "0.1.0"
 
@@ -38,13 +54,20 @@ __all__ = [
     "Activation",
     "Adam",
     "Arctan",
+    "BayesianLinear",
     "BinaryCrossEntropy",
+    "EarlyStopping",
+    "ELBOHistory",
+    "ELBOTerms",
+    "GaussianMixture",
+    "GaussianPrior",
     "GradCheckResult",
     "History",
     "Linear",
     "Loss",
     "MNIST_SHA256",
     "MeanSquaredError",
+    "MixtureDensityLoss",
     "Module",
     "Optimizer",
     "Parameter",
@@ -58,23 +81,32 @@ __all__ = [
     "confusion_matrix",
     "grad_check",
     "grad_check_loss",
+    "kl_divergence",
     "load_digits_split",
     "load_mnist",
     "log_softmax",
     "logsumexp",
     "make_annuli",
+    "make_inverse_problem",
     "make_linearly_separable",
     "make_moons",
+    "make_sinusoid",
     "make_xor_blobs",
     "minibatches",
+    "mixture_parameters",
+    "negative_elbo",
     "predict",
     "numerical_gradient",
     "one_hot",
     "predict_labels",
+    "predictive_entropy",
+    "predictive_probabilities",
     "sample_function",
+    "set_mode",
     "sigmoid",
     "softmax",
     "softplus",
     "train",
+    "train_elbo",
     "train_test_split",
 ]

@@ -86,6 +86,15 @@ def check_positive_number(value, name: str, where: str) -> float:
     return float(value)
 
 
+def check_nonnegative_number(value, name: str, where: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a non-negative number, got {value!r}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value}.")
+    return float(value)
+
+
 def check_fraction(value, name: str, where: str) -> float:
     """Return ``value`` as a float if it lies in [0, 1), else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

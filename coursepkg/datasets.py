@@ -147,3 +147,39 @@ def load_digits_split(*, test_fraction: float = 0.3, seed=0):
     digits = load_digits()
     X = digits.data / 16.0  # pixel intensities are 0..16
     return train_test_split(X, digits.target, test_fraction=test_fraction, seed=seed)
+
+
+def make_sinusoid(n_samples: int = 10, *, noise: float = 0.3, random_x: bool = False, seed=0):
+    """Noisy samples of sin(2 pi x) on [0, 1]: t = sin(2 pi x) + noise * standard normal.
+
+    The inputs are evenly spaced from 0 to 1 (as in Bishop's curve-fitting example), or, with
+    ``random_x=True``, drawn uniformly from [0, 1] (for fresh validation and test points).
+    Returns: x (n_samples, 1) and t (n_samples, 1), float64.
+    """
+    n = check_positive_int(n_samples, "n_samples", "make_sinusoid")
+    if not noise >= 0:  # also rejects NaN
+        raise ValueError(f"make_sinusoid: noise must be a number >= 0, got {noise}.")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.0, n) if random_x else np.linspace(0.0, 1.0, n)
+    x = x.reshape(-1, 1)
+    t = np.sin(2.0 * np.pi * x) + noise * rng.standard_normal(x.shape)
+    return x, t
+
+
+def make_inverse_problem(n_samples: int = 1000, *, noise: float = 0.1, seed=0):
+    """Bishop's (1994) inverse problem: x = t + 0.3 sin(2 pi t) + uniform noise, t ~ U(0, 1).
+
+    The *forward* problem, x from t, is a function. The *inverse* problem, t from x, is not: for
+    x between about 0.41 and 0.59 (0.3 and 0.7 with noise 0.1) three values of t fit, which a
+    network trained on the squared error cannot represent (chapter 7). The noise is uniform on
+    [-noise, noise].
+    Returns: x (n_samples, 1), the inputs of the inverse problem, and t (n_samples, 1), its
+    targets, float64.
+    """
+    n = check_positive_int(n_samples, "n_samples", "make_inverse_problem")
+    if not noise >= 0:  # also rejects NaN
+        raise ValueError(f"make_inverse_problem: noise must be a number >= 0, got {noise}.")
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0.0, 1.0, (n, 1))
+    x = t + 0.3 * np.sin(2.0 * np.pi * t) + rng.uniform(-noise, noise, (n, 1))
+    return x, t

@@ -7,21 +7,31 @@ Usage in a training step::
     model.backward(loss_fn.backward())
     optimizer.step()
 
-The learning rate is an attribute, ``optimizer.lr``, and may be changed between steps.
+The learning rate is an attribute, ``optimizer.lr``, and may be changed between steps; so is
+``optimizer.weight_decay``.
+
+Weight decay (L2 regularization) is "coupled": every step uses the gradient of
+``loss + weight_decay / 2 * ||theta||^2``, that is ``g = grad + weight_decay * theta``, for every
+parameter the optimizer holds, biases included. To leave some parameters undecayed (biases, say),
+give them to a second optimizer with ``weight_decay=0``::
+
+    weights = [p for p in model.parameters() if p.name == "W"]
+    biases = [p for p in model.parameters() if p.name == "b"]
+    optimizers = [SGD(weights, lr=0.1, weight_decay=1e-3), SGD(biases, lr=0.1)]
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_fraction, check_positive_number
+from ._validation import check_fraction, check_nonnegative_number, check_positive_number
 from .module import Module, Parameter
 
 
 class Optimizer:
-    """Base class: holds the parameters and a validated learning rate."""
+    """Base class: holds the parameters, a validated learning rate and the weight decay."""
 
-    def __init__(self, parameters, lr: float):
+    def __init__(self, parameters, lr: float, weight_decay: float = 0.0):
         if isinstance(parameters, Module):
             raise TypeError(
                 f"{type(self).__name__}: got the module {parameters!r} itself; "
@@ -40,6 +50,7 @@ class Optimizer:
                     f"got a {type(p).__name__}."
                 )
         self.lr = lr
+        self.weight_decay = weight_decay
 
     @property
     def lr(self) -> float:
@@ -48,6 +59,23 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         self._lr = check_positive_number(value, "lr (learning rate)", type(self).__name__)
+
+    @property
+    def weight_decay(self) -> float:
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value: float) -> None:
+        self._weight_decay = check_nonnegative_number(value, "weight_decay", type(self).__name__)
+
+    def gradient(self, p: Parameter) -> np.ndarray:
+        """The gradient a step uses for ``p``: ``p.grad + weight_decay * p.value`` (shape of p).
+
+        ``p.grad`` itself is left as the backward pass made it (the data term only).
+        """
+        if self._weight_decay == 0.0:
+            return p.grad
+        return p.grad + self._weight_decay * p.value
 
     def zero_grad(self) -> None:
         for p in self.parameters:
@@ -63,17 +91,20 @@ class SGD(Optimizer):
     With momentum mu, each parameter theta keeps a velocity v:
         v <- mu v - lr grad;   theta <- theta + v.
     With mu = 0 this is plain gradient descent, theta <- theta - lr grad.
+    With weight decay lambda, grad is replaced by grad + lambda theta (see the module docstring).
     """
 
-    def __init__(self, parameters, lr: float = 0.1, momentum: float = 0.0):
-        super().__init__(parameters, lr)
+    def __init__(
+        self, parameters, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0
+    ):
+        super().__init__(parameters, lr, weight_decay)
         self.momentum = check_fraction(momentum, "momentum", "SGD")
         self.velocities = [np.zeros_like(p.value) for p in self.parameters]
 
     def step(self) -> None:
         for p, v in zip(self.parameters, self.velocities, strict=True):
             v *= self.momentum
-            v -= self.lr * p.grad
+            v -= self.lr * self.gradient(p)
             p.value += v
 
 
@@ -83,6 +114,8 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g;        s <- b2 s + (1 - b2) g^2
     m_hat = m / (1 - b1^t);        s_hat = s / (1 - b2^t)
     theta <- theta - lr m_hat / (sqrt(s_hat) + eps)
+    With weight decay lambda, g = grad + lambda theta (coupled L2, as in Kingma and Ba's paper;
+    not the "decoupled" AdamW).
     """
 
     def __init__(
@@ -91,8 +124,9 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ):
-        super().__init__(parameters, lr)
+        super().__init__(parameters, lr, weight_decay)
         if len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}.")
         self.beta1 = check_fraction(betas[0], "betas[0]", "Adam")
@@ -107,8 +141,9 @@ class Adam(Optimizer):
         correction1 = 1.0 - self.beta1**self.t
         correction2 = 1.0 - self.beta2**self.t
         for p, m, s in zip(self.parameters, self.m, self.s, strict=True):
+            g = self.gradient(p)
             m *= self.beta1
-            m += (1.0 - self.beta1) * p.grad
+            m += (1.0 - self.beta1) * g
             s *= self.beta2
-            s += (1.0 - self.beta2) * p.grad**2
+            s += (1.0 - self.beta2) * g**2
             p.value -= self.lr * (m / correction1) / (np.sqrt(s / correction2) + self.eps)

@@ -8,6 +8,7 @@ import numpy as np
 from tqdm import tqdm  # the text bar: stable in stored notebooks, no widgets needed
 
 from ._validation import check_positive_int
+from .early_stopping import EarlyStopping
 from .losses import Loss
 from .metrics import accuracy
 from .module import Module
@@ -23,6 +24,10 @@ class History:
         step_loss: the loss of every mini-batch, in training order (epochs * batches entries).
         metric: the metric on the whole training set after the epoch (if a metric was given).
         val_loss, val_metric: the same on the validation data (if given).
+        best_epoch: with early stopping, the epoch (counted from 1) with the best monitored
+            score, whose parameters the model holds after training; else None.
+        stopped_epoch: with early stopping, the last epoch run if it ended training before
+            ``epochs``; None if training ran to the end (or ran without early stopping).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -31,6 +36,13 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_metric: list[float] = field(default_factory=list)
     metric_name: str = ""
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether early stopping ended training before the requested number of epochs."""
+        return self.stopped_epoch is not None
 
 
 def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
@@ -70,6 +82,7 @@ def train(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool = True,
     desc: str = "training",
+    early_stopping: EarlyStopping | None = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batch gradient steps; return the History.
 
@@ -86,6 +99,10 @@ def train(
         validation_data: optional (X_val, y_val) evaluated after each epoch.
         progress: show a tqdm progress bar over epochs.
         desc: label of the progress bar.
+        early_stopping: an ``EarlyStopping`` that watches ``val_loss`` or ``val_metric`` (so it
+            needs ``validation_data``), ends training after ``patience`` epochs without
+            improvement, and leaves the model with the parameters of the best epoch; the
+            History then records ``best_epoch`` and ``stopped_epoch``.
     """
     epochs = check_positive_int(epochs, "epochs", "train")
     batch_size = check_positive_int(batch_size, "batch_size", "train")
@@ -94,11 +111,16 @@ def train(
         raise ValueError(f"train: X has {len(X)} samples but y has {len(y)}.")
     if len(X) == 0:
         raise ValueError("train: got an empty data set.")
+    if early_stopping is not None:
+        _check_early_stopping(early_stopping, validation_data, metric)
+        early_stopping.reset()
     rng = np.random.default_rng(seed)
     history = History(metric_name=getattr(metric, "__name__", "") if metric else "")
 
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, mininterval=0.5)
-    for _ in bar:
+    # Updated by hand rather than by iterating over it, so that a run ended by early stopping
+    # shows the number of epochs it actually ran.
+    bar = tqdm(total=epochs, desc=desc, disable=not progress, mininterval=0.5)
+    for epoch in range(1, epochs + 1):
         total = 0.0
         for idx in minibatches(len(X), batch_size, rng):
             optimizer.zero_grad()
@@ -117,5 +139,34 @@ def train(
             if metric is not None:
                 history.val_metric.append(metric(outputs, y_val))
         bar.set_postfix(loss=f"{history.loss[-1]:.4f}", refresh=False)
+        bar.update()
+        if early_stopping is not None:
+            score = getattr(history, early_stopping.monitor)[-1]
+            if early_stopping.update(epoch, score, model.parameters()):
+                history.stopped_epoch = epoch if epoch < epochs else None
+                break
     bar.close()
+    if early_stopping is not None:
+        history.best_epoch = early_stopping.best_epoch
+        if early_stopping.restore_best:
+            early_stopping.restore(model.parameters())
     return history
+
+
+def _check_early_stopping(early_stopping, validation_data, metric) -> None:
+    """Raise a clear error if ``early_stopping`` cannot watch what it is asked to watch."""
+    if not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(
+            "train: early_stopping must be an EarlyStopping, e.g. "
+            f"early_stopping=EarlyStopping(patience=10), got a {type(early_stopping).__name__}."
+        )
+    if validation_data is None:
+        raise ValueError(
+            "train: early stopping watches the validation data, but validation_data is None. "
+            "Pass validation_data=(X_val, y_val), e.g. from coursepkg.train_test_split."
+        )
+    if early_stopping.monitor == "val_metric" and metric is None:
+        raise ValueError(
+            "train: early stopping monitors 'val_metric', but metric is None. "
+            "Pass a metric, or use EarlyStopping(monitor='val_loss')."
+        )
