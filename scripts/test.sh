@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every test: lint, unit tests, notebooks re-executed with nbval (twice), and the book build.
+# Run every test: lint, unit tests, notebooks re-executed with nbval (twice), the book build, the
+# browser test of every built page, and the Binder environment.
 # Sets up .venv on first use. Exits non-zero if any part fails.
 source "$(dirname "$0")/_venv.sh"
 NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
@@ -24,6 +25,17 @@ python benchmarks/lenet_mnist.py --quick --no-torch
 
 echo "==> book build (warnings are errors)"
 rm -rf _build
+build_start=$SECONDS
 jupyter-book build . -W -n --keep-going
+echo "==> book built in $((SECONDS - build_start)) s"
+
+echo "==> browser test: every page of the built book in Chromium (screenshots in _build/screenshots)"
+source scripts/_chromium.sh
+browser_start=$SECONDS
+python scripts/browser_test.py
+echo "==> browser test took $((SECONDS - browser_start)) s"
+
+echo "==> Binder environment: a fresh venv from requirements.txt and runtime.txt runs a chapter"
+python scripts/binder_test.py
 
 echo "==> all tests passed in $((SECONDS - start)) s"

@@ -1,0 +1,108 @@
+"""How long grading takes: one submission per exercise notebook, then a whole class.
+
+Usage (from the repository root, in the project's environment):
+
+    python benchmarks/grading_class.py                      # 100 students, 2 at a time
+    python benchmarks/grading_class.py --students 20 --jobs 2 --assignment 01_perceptron
+
+Synthetic submissions are made from the exercise notebooks in book/exercises: three in four
+students hand in the solutions (markers removed), one in four the untouched student version.
+First each assignment is graded for a single student (the time per submission, run alone);
+then ``--students`` submissions of ``--assignment`` are graded ``--jobs`` at a time, which is the
+time a class takes. Numbers vary with the machine and with what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from coursepkg.grading.exercise_format import (
+    ANSWER,
+    assignment_name,
+    cell_grading,
+    find_exercise_notebooks,
+)
+from coursepkg.grading.grade import GradingOptions, grade
+from coursepkg.grading.release import release
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = ROOT / "book" / "exercises"
+
+
+def solved(path: Path):
+    """The instructor's notebook as a student who got everything right would hand it in."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell_grading(cell).get("role") == ANSWER:
+            lines = cell.source.splitlines()
+            cell.source = "\n".join(line for line in lines if "### " not in line)
+    return nb
+
+
+def make_class(folder: Path, notebook: Path, student_version: Path, n_students: int) -> None:
+    """``n_students`` folders, each with one submission of ``notebook``."""
+    right = solved(notebook)
+    for k in range(n_students):
+        target = folder / f"student{k:03d}"
+        target.mkdir(parents=True)
+        if k % 4 == 3:
+            shutil.copy(student_version, target / notebook.name)
+        else:
+            nbformat.write(right, target / notebook.name)
+
+
+def timed_grade(notebook: Path, submissions: Path, out: Path, options: GradingOptions):
+    start = time.perf_counter()
+    outcomes = grade(notebook, submissions, out, options)
+    return time.perf_counter() - start, outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--assignment", default="03_backpropagation")
+    parser.add_argument("--skip-single", action="store_true", help="only time the class")
+    args = parser.parse_args(argv)
+    notebooks = {assignment_name(p): p for p in find_exercise_notebooks(EXERCISES)}
+    if args.assignment not in notebooks:
+        parser.error(f"--assignment must be one of {sorted(notebooks)}")
+    with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
+        tmp = Path(tmp)
+        students = {p.name: p for p in release(EXERCISES, tmp / "student")}
+        if not args.skip_single:
+            print("One submission, graded alone (1 job):")
+            for name, path in notebooks.items():
+                folder = tmp / f"single-{name}"
+                make_class(folder, path, students[path.name], 1)
+                seconds, outcomes = timed_grade(
+                    path, folder, tmp / f"out-{name}", GradingOptions(jobs=1)
+                )
+                points = sum(r.points for o in outcomes for r in o.rows)
+                print(f"  {name:<28} {seconds:5.1f} s  ({points:g} points: all checks pass)")
+        path = notebooks[args.assignment]
+        folder = tmp / "class"
+        make_class(folder, path, students[path.name], args.students)
+        options = GradingOptions(jobs=args.jobs)
+        seconds, outcomes = timed_grade(path, folder, tmp / "out-class", options)
+        passed = sum(1 for o in outcomes if all(r.result == "pass" for r in o.rows))
+        print(
+            f"Class: {args.students} submissions of {args.assignment}, {args.jobs} at a time: "
+            f"{seconds:.0f} s in all, {seconds / args.students:.1f} s per submission "
+            f"({passed} of {args.students} passed every check, as expected "
+            f"{args.students - args.students // 4})."
+        )
+        mean_run = sum(o.seconds for o in outcomes) / len(outcomes)
+        print(f"  each run took {mean_run:.1f} s on average while {args.jobs} ran at once")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

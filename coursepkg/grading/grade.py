@@ -1,0 +1,248 @@
+"""Grade a folder of submissions in parallel and write the gradebook.
+
+For every (student, assignment): read the submission, rebuild it from the instructor's notebook
+(``rebuild.py``), run it with nbval in its own process (``runner.py``) and score the per-cell
+results (``scoring.py``). Submissions run ``jobs`` at a time; anything that goes wrong with one
+submission becomes rows of that student's gradebook, never an error of the whole run.
+
+Outputs in ``out_dir``: ``gradebook.csv`` (one row per student and exercise), ``summary.csv``
+(one row per student and assignment, with the time its run took), ``summary.txt`` (what
+``grade`` prints) and ``runs/<student>/<assignment>/`` (the rebuilt notebook and pytest's log, to
+see exactly what was run).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ._deps import require
+from .exercise_format import (
+    Exercise,
+    FormatError,
+    assignment_name,
+    exercises_of,
+    find_exercise_notebooks,
+)
+from .rebuild import rebuild
+from .runner import run_notebook
+from .scoring import PASS, Row, failed_rows, score
+from .submissions import Submission, discover, read_submission
+
+GRADEBOOK_COLUMNS = ["student", "chapter", "exercise", "result", "points", "max_points", "reason"]
+SUMMARY_COLUMNS = ["student", "chapter", "status", "points", "max_points", "seconds"]
+
+
+@dataclass
+class Assignment:
+    """An instructor's exercise notebook: its name, file, content and exercises."""
+
+    name: str
+    path: Path
+    nb: object
+    exercises: list[Exercise]
+
+    @property
+    def max_points(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+
+@dataclass
+class Outcome:
+    """The graded rows of one (student, assignment), its status and its wall time."""
+
+    student: str
+    chapter: str
+    status: str
+    rows: list[Row] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class GradingOptions:
+    """Time limits and parallelism.
+
+    Attributes:
+        cell_timeout: seconds nbval allows each cell.
+        timeout: seconds allowed for one submission's whole run.
+        jobs: submissions graded at the same time.
+    """
+
+    cell_timeout: float = 60.0
+    timeout: float = 600.0
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+def load_assignments(source: Path, names: list[str] | None = None) -> dict[str, Assignment]:
+    """The instructor's exercise notebooks in ``source`` (a notebook or a folder), by name,
+    optionally only those in ``names``. Raises FormatError if one breaks the format."""
+    nbformat = require("nbformat")
+    assignments = {}
+    for path in find_exercise_notebooks(Path(source)):
+        name = assignment_name(path)
+        if names and name not in names:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        try:
+            exercises = exercises_of(nb)
+        except FormatError as exc:
+            raise FormatError(f"{path}: {exc}") from None
+        assignments[name] = Assignment(name, path, nb, exercises)
+    if names and set(names) - assignments.keys():
+        unknown = sorted(set(names) - assignments.keys())
+        raise FileNotFoundError(f"no exercise notebook named {unknown} in {source}")
+    return assignments
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "_"
+
+
+def grade_one(
+    submission: Submission, assignment: Assignment, work: Path, options: GradingOptions
+) -> Outcome:
+    """Grade one student's notebook for one assignment (never raises)."""
+    start = time.perf_counter()
+    student, chapter = submission.student, assignment.name
+
+    def failed(status: str, reason: str) -> Outcome:
+        rows = failed_rows(student, chapter, assignment.exercises, reason)
+        return Outcome(student, chapter, status, rows, time.perf_counter() - start)
+
+    if submission.path is None:
+        return failed("missing", submission.problem or "no notebook submitted")
+    if submission.problem:
+        return failed("not graded", submission.problem)
+    try:
+        nbformat = require("nbformat")
+        student_nb, problem = read_submission(submission.path)
+        if problem:
+            return failed("malformed", f"{submission.path.name}: {problem}")
+        graded, missing = rebuild(assignment.nb, student_nb)
+        folder = work / _safe(student) / _safe(chapter)
+        folder.mkdir(parents=True, exist_ok=True)
+        notebook = folder / assignment.path.name
+        nbformat.write(graded, notebook)
+        run = run_notebook(
+            notebook,
+            cell_timeout=options.cell_timeout,
+            timeout=options.timeout,
+            single_threaded=options.jobs > 1,
+        )
+        rows = score(
+            student,
+            chapter,
+            assignment.exercises,
+            run,
+            missing,
+            cell_timeout=options.cell_timeout,
+            timeout=options.timeout,
+        )
+        status = "time limit" if run.timed_out else "graded"
+        return Outcome(student, chapter, status, rows, time.perf_counter() - start)
+    except Exception as exc:  # one broken submission must not stop the others
+        return failed("error", f"the grader failed on this submission: {type(exc).__name__}: {exc}")
+
+
+def grade(
+    source: Path,
+    submissions: Path,
+    out_dir: Path,
+    options: GradingOptions | None = None,
+    names: list[str] | None = None,
+) -> list[Outcome]:
+    """Grade every submission in ``submissions`` against the exercise notebooks in ``source``
+    and write the gradebook, summary and runs into ``out_dir``. Returns the outcomes."""
+    options = options or GradingOptions()
+    assignments = load_assignments(source, names)
+    found = discover(Path(submissions), list(assignments))
+    out_dir = Path(out_dir)
+    work = out_dir / "runs"
+    work.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in found if s.assignment in assignments]
+    unknown = [s for s in found if s.assignment not in assignments]
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        outcomes = list(
+            pool.map(lambda s: grade_one(s, assignments[s.assignment], work, options), todo)
+        )
+    for s in unknown:  # a notebook that matches no assignment: one row says so
+        row = Row(s.student, s.path.name if s.path else "?", "", "fail", 0.0, 0.0, s.problem or "")
+        outcomes.append(Outcome(s.student, row.chapter, "not graded", [row]))
+    outcomes.sort(key=lambda o: (o.student, o.chapter))
+    write_gradebook(outcomes, out_dir / "gradebook.csv")
+    write_summary(outcomes, out_dir / "summary.csv")
+    (out_dir / "summary.txt").write_text(summary_text(outcomes), encoding="utf-8")
+    return outcomes
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+def write_gradebook(outcomes: list[Outcome], path: Path) -> None:
+    """One CSV row per student and exercise: GRADEBOOK_COLUMNS."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=GRADEBOOK_COLUMNS)
+        writer.writeheader()
+        for outcome in outcomes:
+            for row in outcome.rows:
+                record = asdict(row)
+                record["points"], record["max_points"] = (
+                    _number(row.points),
+                    _number(row.max_points),
+                )
+                writer.writerow(record)
+
+
+def write_summary(outcomes: list[Outcome], path: Path) -> None:
+    """One CSV row per student and assignment: SUMMARY_COLUMNS."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(SUMMARY_COLUMNS)
+        for o in outcomes:
+            points = sum(r.points for r in o.rows)
+            max_points = sum(r.max_points for r in o.rows)
+            writer.writerow(
+                [
+                    o.student,
+                    o.chapter,
+                    o.status,
+                    _number(points),
+                    _number(max_points),
+                    f"{o.seconds:.1f}",
+                ]
+            )
+
+
+def summary_text(outcomes: list[Outcome]) -> str:
+    """Totals per student, pass rates per exercise and timing, as printed by ``grade``."""
+    lines = ["Points per student:"]
+    students = sorted({o.student for o in outcomes})
+    for student in students:
+        rows = [r for o in outcomes if o.student == student for r in o.rows]
+        statuses = sorted({o.status for o in outcomes if o.student == student} - {"graded"})
+        note = f"  ({', '.join(statuses)})" if statuses else ""
+        got, most = sum(r.points for r in rows), sum(r.max_points for r in rows)
+        lines.append(f"  {student:<24} {_number(got):>6} / {_number(most)}{note}")
+    lines.append("Exercises passed:")
+    counts: dict[tuple[str, str], list[int]] = {}
+    for o in outcomes:
+        for r in o.rows:
+            if r.exercise:
+                tally = counts.setdefault((r.chapter, r.exercise), [0, 0])
+                tally[0] += r.result == PASS
+                tally[1] += 1
+    for (chapter, exercise), (passed, total) in counts.items():
+        lines.append(f"  {chapter} exercise {exercise:<8} {passed} of {total}")
+    runs = [o.seconds for o in outcomes if o.status in ("graded", "time limit")]
+    if runs:
+        lines.append(
+            f"Runs: {len(runs)}, {sum(runs) / len(runs):.1f} s each on average "
+            f"(longest {max(runs):.1f} s)"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,154 @@
+"""Run one notebook under pytest with the nbval plugin, isolated, with time limits.
+
+Each run is a separate process (``python -m pytest``) in a folder that holds only the rebuilt
+notebook and an empty ``pytest.ini``: no ``conftest.py`` and no pytest configuration from a
+submission can be loaded (``--noconftest``, ``-c``), plugins are not auto-loaded
+(``PYTEST_DISABLE_PLUGIN_AUTOLOAD``; only nbval and the results plugin are), and ``PYTEST_*``
+variables of the caller are dropped. nbval stops a cell after ``cell_timeout`` seconds; the whole
+run is killed, with its kernel, after ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS_FILE = "results.jsonl"
+LOG_FILE = "pytest.log"
+SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass
+class RunResult:
+    """What happened when a notebook ran.
+
+    Attributes:
+        cells: per cell id, the record written by ``pytest_results`` for its call (outcome,
+            message, printed text); cells that never ran are absent.
+        timed_out: the run was killed at the overall time limit.
+        returncode: pytest's exit code (None if killed).
+        seconds: wall time of the run.
+    """
+
+    cells: dict[str, dict] = field(default_factory=dict)
+    timed_out: bool = False
+    returncode: int | None = None
+    seconds: float = 0.0
+
+
+def pytest_command(notebook: Path, cell_timeout: float) -> list[str]:
+    """The pytest command line for ``notebook`` (run from the notebook's folder)."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        notebook.name,
+        "-c",
+        "pytest.ini",  # our empty configuration, never one that came with a submission
+        "--rootdir",
+        ".",
+        "--noconftest",
+        "-p",
+        "nbval",
+        "-p",
+        "coursepkg.grading.pytest_results",
+        "-p",
+        "no:cacheprovider",
+        "--grading-results",
+        RESULTS_FILE,
+        "--nbval",
+        "--nbval-current-env",
+        f"--nbval-cell-timeout={cell_timeout:g}",
+        "--color=no",
+        "-q",
+    ]
+
+
+def isolated_environment(single_threaded: bool) -> dict[str, str]:
+    """The caller's environment without pytest's variables, plugin auto-loading turned off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if single_threaded:  # parallel runs: one BLAS thread each, or they fight over the cores
+        env.update(dict.fromkeys(SINGLE_THREADED, "1"))
+    return env
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """Kill the pytest process, its process group and its kernel (a session of its own)."""
+    children = []
+    try:
+        import psutil  # optional: finds the kernel, which runs in its own session
+
+        children = psutil.Process(process.pid).children(recursive=True)
+    except Exception:  # no psutil, or the process is gone: the kernel exits with its parent
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for child in children:
+        try:
+            child.kill()
+        except Exception:
+            pass
+    process.wait()
+
+
+def read_results(path: Path) -> dict[str, dict]:
+    """Per cell id, its last record in a results file (the call's, or setup's if it failed)."""
+    cells: dict[str, dict] = {}
+    if not path.exists():
+        return cells
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        if record.get("cell_id"):
+            cells[record["cell_id"]] = record
+    return cells
+
+
+def run_notebook(
+    notebook: Path, *, cell_timeout: float, timeout: float, single_threaded: bool = False
+) -> RunResult:
+    """Run ``notebook`` with nbval in its own folder (which must hold nothing else of value).
+
+    Args:
+        notebook: the rebuilt notebook; its folder receives ``pytest.ini``, the results and
+            ``pytest.log``.
+        cell_timeout: seconds after which nbval interrupts a cell.
+        timeout: seconds after which the whole run is killed.
+        single_threaded: limit BLAS libraries to one thread (for parallel runs).
+    """
+    folder = notebook.parent
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (folder / RESULTS_FILE).unlink(missing_ok=True)
+    result = RunResult()
+    start = time.perf_counter()
+    with open(folder / LOG_FILE, "wb") as log:
+        process = subprocess.Popen(
+            pytest_command(notebook, cell_timeout),
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=isolated_environment(single_threaded),
+            start_new_session=True,  # its own process group, killed as a whole
+        )
+        try:
+            result.returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(process)
+            result.timed_out = True
+    result.seconds = time.perf_counter() - start
+    result.cells = read_results(folder / RESULTS_FILE)
+    return result

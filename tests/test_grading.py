@@ -1,0 +1,335 @@
+"""End-to-end tests of the grader on synthetic submissions, each scored exactly as it deserves.
+
+Everything is written at test time into ``tmp_path``: a small instructor notebook with three
+exercises (a function, a value, a module's backward pass), its student version, and one
+submission per way a student can go right or wrong. Nothing here is collected as a test of the
+project (the submissions' ``conftest.py`` and notebooks live only in ``tmp_path``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbval")
+nbclient = pytest.importorskip("nbclient")
+
+from coursepkg.grading.exercise_format import validate  # noqa: E402
+from coursepkg.grading.release import release  # noqa: E402
+
+SETUP = """\
+import numpy as np
+
+import coursepkg as cp
+from coursepkg.grading import check_exercise, expect_array, expect_float, expect_gradients"""
+
+ANSWERS = {
+    "1": """\
+def square(x):
+    ### BEGIN SOLUTION
+    return x * x
+    ### END SOLUTION""",
+    "2": """\
+### BEGIN SOLUTION
+w = np.array([1.0, -2.0])
+### END SOLUTION""",
+    "3": """\
+class Double(cp.Module):
+    def forward(self, X):
+        return 2.0 * np.asarray(X)
+
+    def backward(self, grad_out):
+        ### BEGIN SOLUTION
+        return 2.0 * grad_out
+        ### END SOLUTION""",
+}
+
+CHECKS = {
+    "1": """\
+with check_exercise("1"):
+    expect_float(square(3.0), "square(3.0)", reference=9.0)
+    expect_array(square(np.arange(3.0)), "square([0, 1, 2])", reference=[0, 1, 4])""",
+    "2": """\
+with check_exercise("2"):
+    expect_array(w, "w", reference=[1.0, -2.0], dtype="float")""",
+    "3": """\
+with check_exercise("3"):
+    X = np.random.default_rng(0).standard_normal((3, 2))
+    expect_array(Double().forward(X), "Double().forward(X)", reference=2 * X)
+    expect_gradients(Double(), X)""",
+}
+POINTS = {"1": 1, "2": 2, "3": 3}
+
+
+def answer_cell(exercise: str, source: str):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = f"ex{exercise}-answer"
+    cell.metadata["grading"] = {"exercise": exercise, "role": "answer"}
+    return cell
+
+
+def check_cell(exercise: str):
+    cell = nbformat.v4.new_code_cell(CHECKS[exercise])
+    cell.id = f"ex{exercise}-check"
+    cell.metadata["grading"] = {"exercise": exercise, "role": "check", "points": POINTS[exercise]}
+    return cell
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The instructor's executed notebook (in ``instructor/``) and its student version."""
+    root = tmp_path_factory.mktemp("course")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    intro = nbformat.v4.new_markdown_cell("# Demo exercises")
+    intro.id = "intro"
+    setup = nbformat.v4.new_code_cell(SETUP)
+    setup.id = "setup"
+    nb.cells = [intro, setup]
+    for exercise, source in ANSWERS.items():
+        nb.cells += [answer_cell(exercise, source), check_cell(exercise)]
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    instructor = root / "instructor"
+    instructor.mkdir()
+    nbformat.write(nb, instructor / "00_demo_exercises.ipynb")
+    assert validate(nb) == []
+    (student_path,) = release(instructor, root / "student")
+    return instructor, nbformat.read(student_path, as_version=4)
+
+
+def fill(student_nb, answers: dict[str, str]):
+    """A copy of the student notebook with the given answer cells' sources."""
+    nb = nbformat.from_dict(json.loads(nbformat.writes(student_nb)))
+    for cell in nb.cells:
+        meta = cell.metadata.get("grading", {})
+        if meta.get("role") == "answer" and meta["exercise"] in answers:
+            cell.source = answers[meta["exercise"]]
+    return nb
+
+
+CORRECT = {
+    k: v.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
+    for k, v in ANSWERS.items()
+}
+WRONG = {
+    "1": "def square(x):\n    return x + x",
+    "2": "w = np.array([1.0, -2.0])",  # right
+    "3": ANSWERS["3"].replace("2.0 * grad_out", "grad_out"),
+}
+ALWAYS_EQUAL = """\
+class Anything:
+    def __eq__(self, other):
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array([1.0, -2.0])
+"""
+MALICIOUS_CONFTEST = """\
+import pathlib
+
+import pytest
+
+pathlib.Path(__file__).with_name("CONFTEST_WAS_LOADED").write_text("yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().outcome = "passed"
+"""
+
+
+def write(nb, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def gradebook(course, tmp_path_factory):
+    """Grade one synthetic submission per case; return the rows by (student, exercise)."""
+    instructor, student_nb = course
+    subs = tmp_path_factory.mktemp("submissions")
+    name = "00_demo_exercises.ipynb"
+    write(fill(student_nb, CORRECT), subs / "correct" / name)
+    write(fill(student_nb, WRONG), subs / "wrong" / name)
+    write(student_nb, subs / "stub" / name)  # handed in unchanged
+
+    faked = fill(student_nb, {"1": WRONG["1"], "3": WRONG["3"], "2": "w = np.zeros(2)"})
+    for cell in faked.cells:  # rewrite every check and its stored output to say PASS
+        meta = cell.metadata.get("grading", {})
+        if meta.get("role") == "check":
+            cell.source = f'print("PASS exercise {meta["exercise"]}")'
+            cell.outputs = [
+                nbformat.v4.new_output("stream", text=f"PASS exercise {meta['exercise']}\n")
+            ]
+            cell.execution_count = 1
+    write(faked, subs / "faker" / name)
+
+    looping = dict(CORRECT, **{"1": "def square(x):\n    while True:\n        pass"})
+    write(fill(student_nb, looping), subs / "looper" / name)
+
+    killer = dict(CORRECT, **{"2": "import os\n\nos._exit(1)\nw = np.array([1.0, -2.0])"})
+    write(fill(student_nb, killer), subs / "killer" / name)
+
+    exiting = dict(
+        CORRECT,
+        **{
+            "1": "import sys\n\n\ndef square(x):\n    sys.exit(0)",
+            "2": 'import sys\n\nsys.exit("done")\nw = np.array([1.0, -2.0])',
+        },
+    )
+    write(fill(student_nb, exiting), subs / "exiter" / name)
+
+    odd = dict(
+        CORRECT,
+        **{
+            "1": ALWAYS_EQUAL + "\n\ndef square(x):\n    return Anything()",
+            "2": ALWAYS_EQUAL + "\n\nw = Anything()",
+        },
+    )
+    write(fill(student_nb, odd), subs / "odd_eq" / name)
+
+    write(fill(student_nb, {"1": CORRECT["1"]}), subs / "mallory" / name)
+    (subs / "mallory" / "conftest.py").write_text(MALICIOUS_CONFTEST)
+    (subs / "mallory" / "pytest.ini").write_text("[pytest]\naddopts = -p no:nbval\n")
+
+    (subs / "nora.ipynb").write_text("{ this is not a notebook")  # one file per student
+
+    r_kernel = fill(student_nb, CORRECT)
+    r_kernel.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    write(r_kernel, subs / "rita" / name)
+
+    partial = fill(student_nb, CORRECT)
+    partial.cells = [c for c in partial.cells if c.get("id") != "ex2-answer"]
+    write(partial, subs / "deleter" / "my work.ipynb")  # renamed: found by its metadata
+
+    out = tmp_path_factory.mktemp("grades")
+    command = [
+        sys.executable,
+        "-m",
+        "coursepkg.grading",
+        "grade",
+        str(instructor),
+        str(subs),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--cell-timeout",
+        "10",
+        "--timeout",
+        "120",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {(r["student"], r["exercise"]): r for r in rows}, out, subs, done.stdout
+
+
+def results(rows, student):
+    return [rows[student, e]["result"] for e in ("1", "2", "3")]
+
+
+def test_gradebook_has_one_row_per_student_and_exercise(gradebook):
+    rows, out, _, stdout = gradebook
+    students = {s for s, _ in rows}
+    assert students == {
+        "correct",
+        "wrong",
+        "stub",
+        "faker",
+        "looper",
+        "killer",
+        "exiter",
+        "odd_eq",
+        "mallory",
+        "nora",
+        "rita",
+        "deleter",
+    }
+    assert len(rows) == 3 * len(students)
+    assert (out / "summary.csv").exists() and "Points per student" in stdout
+
+
+def test_correct_submission_gets_full_points(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "correct") == ["pass", "pass", "pass"]
+    assert [rows["correct", e]["points"] for e in "123"] == ["1", "2", "3"]
+
+
+def test_wrong_answers_fail_with_a_useful_reason(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "wrong") == ["fail", "pass", "fail"]
+    assert "square(3.0) is 6, expected 9" in rows["wrong", "1"]["reason"]
+    assert "backward pass of Double is wrong" in rows["wrong", "3"]["reason"]
+    assert rows["wrong", "1"]["points"] == "0"
+
+
+def test_stub_left_in_place_fails(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "stub") == ["fail", "fail", "fail"]
+    assert "NotImplementedError" in rows["stub", "1"]["reason"]
+    assert "name 'w' is not defined" in rows["stub", "2"]["reason"]
+
+
+def test_faked_checks_and_outputs_do_not_pass(gradebook):
+    assert results(gradebook[0], "faker") == ["fail", "fail", "fail"]
+
+
+def test_endless_loop_fails_only_its_exercise(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "looper") == ["fail", "pass", "pass"]
+    assert "time limit of 10 s per cell" in rows["looper", "1"]["reason"]
+
+
+def test_killed_kernel_fails_its_exercise_and_the_rest(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "killer") == ["pass", "fail", "fail"]
+    assert "kernel died" in rows["killer", "2"]["reason"]
+    assert "kernel had died" in rows["killer", "3"]["reason"]
+
+
+def test_sys_exit_fails_only_its_exercises(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "exiter") == ["fail", "fail", "pass"]
+    assert "sys.exit" in rows["exiter", "1"]["reason"]
+
+
+def test_objects_whose_eq_is_always_true_fail(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "odd_eq") == ["fail", "fail", "pass"]
+    assert (
+        "should be a number (float), got an object of type Anything"
+        in rows["odd_eq", "1"]["reason"]
+    )
+    assert "should be a NumPy array" in rows["odd_eq", "2"]["reason"]
+
+
+def test_conftest_and_config_of_a_submission_are_never_loaded(gradebook):
+    rows, _, subs, _ = gradebook
+    assert results(rows, "mallory") == ["pass", "fail", "fail"]
+    assert not (subs / "mallory" / "CONFTEST_WAS_LOADED").exists()
+
+
+def test_malformed_notebooks_get_clear_rows(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "nora") == ["fail", "fail", "fail"]
+    assert "not JSON" in rows["nora", "1"]["reason"]
+    assert results(rows, "rita") == ["fail", "fail", "fail"]
+    assert "kernel 'ir'" in rows["rita", "2"]["reason"]
+
+
+def test_missing_answer_cell_fails_only_its_exercise(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "deleter") == ["pass", "fail", "pass"]
+    assert "answer cell missing" in rows["deleter", "2"]["reason"]
