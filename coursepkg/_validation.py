@@ -47,6 +47,16 @@ def as_float_array(X, name: str, where: str, *, ndim: int | None = None) -> np.n
     return A
 
 
+def check_features(X, n_in: int, where: str) -> np.ndarray:
+    """X as a finite float batch (N, n_in), the input of a dense layer, or a clear error."""
+    X = as_float_array(X, "X", where, ndim=2)
+    if X.shape[1] != n_in:
+        raise ValueError(
+            f"{where}: X has {X.shape[1]} features per sample, but this layer expects {n_in}."
+        )
+    return X
+
+
 def check_finite(A: np.ndarray, name: str, where: str) -> None:
     """Raise ValueError if ``A`` holds NaN or infinite values, saying where the first one is."""
     if not np.all(np.isfinite(A)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive_int, check_positive_number
+from ._validation import check_features, check_positive_int, check_positive_number
 from .functional import sigmoid, softplus
 from .linear import INITIALIZATIONS
 from .module import Module, Parameter
@@ -174,12 +174,7 @@ class BayesianLinear(Module):
 
     # Forward and backward ----------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
-        X = as_float_array(X, "X", f"{self!r}.forward", ndim=2)
-        if X.shape[1] != self.n_in:
-            raise ValueError(
-                f"{self!r}.forward: X has {X.shape[1]} features per sample, "
-                f"but this layer expects {self.n_in}."
-            )
+        X = check_features(X, self.n_in, f"{self!r}.forward")
         W, b = self.current_weights()
         self._X, self._W = X, W
         return X @ W + b

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive_int
+from ._validation import as_float_array, check_features, check_positive_int
 from .module import Module, Parameter
 
 INITIALIZATIONS = ("xavier", "he", "zeros")
@@ -58,12 +58,7 @@ class Linear(Module):
         return layer
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        X = as_float_array(X, "X", f"{self!r}.forward", ndim=2)
-        if X.shape[1] != self.n_in:
-            raise ValueError(
-                f"{self!r}.forward: X has {X.shape[1]} features per sample, "
-                f"but this layer expects {self.n_in}."
-            )
+        X = check_features(X, self.n_in, f"{self!r}.forward")
         self._X = X
         return X @ self.W.value + self.b.value
 
