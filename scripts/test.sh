@@ -11,6 +11,8 @@ start=$SECONDS
 echo "==> ruff (lint and format)"
 ruff check coursepkg tests scripts benchmarks
 ruff format --check coursepkg tests scripts benchmarks
+echo "==> every notebook starts with the current Colab set-up cell"
+python scripts/colab_cell.py --check
 
 echo "==> unit tests"
 python -m pytest -p no:cacheprovider --color=no tests
@@ -32,7 +34,7 @@ echo "==> book built in $((SECONDS - build_start)) s"
 echo "==> browser test: every page of the built book in Chromium (screenshots in _build/screenshots)"
 source scripts/_chromium.sh
 browser_start=$SECONDS
-python scripts/browser_test.py
+python scripts/browser_test.py --require-alt
 echo "==> browser test took $((SECONDS - browser_start)) s"
 
 echo "==> Binder environment: a fresh venv from requirements.txt and runtime.txt runs a chapter"
