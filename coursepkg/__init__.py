@@ -23,6 +23,7 @@ from .early_stopping import EarlyStopping
 from .flatten import Flatten
 from .functional import log_softmax, logsumexp, one_hot, sigmoid, softmax, softplus
 from .gradcheck import GradCheckResult, grad_check, grad_check_loss, numerical_gradient
+from .laplace import LastLayerLaplace
 from .linear import Linear
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .mdn import GaussianMixture, MixtureDensityLoss, mixture_parameters
@@ -63,6 +64,7 @@ __all__ = [
     "GaussianPrior",
     "GradCheckResult",
     "History",
+    "LastLayerLaplace",
     "Linear",
     "Loss",
     "MNIST_SHA256",
