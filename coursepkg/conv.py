@@ -109,9 +109,10 @@ class Conv2d(Module):
         input_grad: if False, backward skips dL/dX and returns None (for a network's first
             layer, whose input is data and needs no gradient).
 
-    Memory: forward keeps the im2col matrix ``cols`` of shape (N H_out W_out, kh kw C_in) for
-    backward, about kh kw / stride^2 times the size of the input; backward allocates dL/dX (the
-    padded input's size) and one (N H_out W_out, C_in) block of dL/d(cols) at a time.
+    Memory: forward keeps the im2col matrix ``cols`` of shape (N H_out W_out, kh kw C_in + 1)
+    (the last column holds ones, for the bias) for backward, about kh kw / stride^2 times the
+    size of the input; backward allocates dL/dX (the padded input's size) and one
+    (N H_out W_out, C_in) block of dL/d(cols) at a time.
     """
 
     def __init__(
@@ -165,7 +166,7 @@ class Conv2d(Module):
         Ho, Wo = self.output_shape(H, W)
         Xp = np.pad(X, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else X
         # cols gets one more column, of ones, when the layer has a bias: the bias is then the
-        # weight of a constant input 1 (as in chapter 1), and one product computes Z.
+        # weight of an input that is always 1, and one product computes Z.
         ones = self.b is not None
         if C == 1:
             cols_T = self._grey_columns(Xp[..., 0], Ho, Wo, ones)
