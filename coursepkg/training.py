@@ -55,6 +55,16 @@ def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
         yield order[start : start + batch_size]
 
 
+def training_set(X, y, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) as arrays with the same, non-zero number of rows, or a clear error from ``where``."""
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)}.")
+    if len(X) == 0:
+        raise ValueError(f"{where}: got an empty data set.")
+    return X, y
+
+
 def predict(model: Module, X: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """The model's outputs for all of X, computed ``batch_size`` samples at a time.
 
@@ -106,11 +116,7 @@ def train(
     """
     epochs = check_positive_int(epochs, "epochs", "train")
     batch_size = check_positive_int(batch_size, "batch_size", "train")
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"train: X has {len(X)} samples but y has {len(y)}.")
-    if len(X) == 0:
-        raise ValueError("train: got an empty data set.")
+    X, y = training_set(X, y, "train")
     if early_stopping is not None:
         _check_early_stopping(early_stopping, validation_data, metric)
         early_stopping.reset()

@@ -28,7 +28,7 @@ from .functional import sigmoid, softmax
 from .losses import Loss
 from .module import Module, Sequential
 from .optim import Optimizer
-from .training import minibatches, predict
+from .training import minibatches, predict, training_set
 
 
 def bayesian_layers(model: Module) -> Iterator[BayesianLinear]:
@@ -173,11 +173,7 @@ def train_elbo(
     batch_size = check_positive_int(batch_size, "batch_size", where)
     n_samples = check_positive_int(n_samples, "n_samples (weight samples per step)", where)
     _require_bayesian(model, where)
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)}.")
-    if len(X) == 0:
-        raise ValueError(f"{where}: got an empty data set.")
+    X, y = training_set(X, y, where)
     set_mode(model, "sample")
     rng = np.random.default_rng(seed)
     history = ELBOHistory()
