@@ -7,6 +7,7 @@ Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
 
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
 from .bayes_linear import BayesianLinear
+from .claims import ClaimError, check_claim
 from .conv import Conv2d, conv2d_naive
 from .datasets import (
     load_digits_split,
@@ -57,6 +58,8 @@ __all__ = [
     "Arctan",
     "BayesianLinear",
     "BinaryCrossEntropy",
+    "ClaimError",
+    "check_claim",
     "EarlyStopping",
     "ELBOHistory",
     "ELBOTerms",

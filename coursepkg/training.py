@@ -45,6 +45,32 @@ class History:
         return self.stopped_epoch is not None
 
 
+# tqdm's default bar width for an output that is not a terminal differs between tqdm versions
+# (10 characters in 4.67, more in 4.66); a stored notebook must show the same line everywhere.
+BAR_FORMAT = "{l_bar}{bar:10}{r_bar}"
+
+
+def progress_bar(
+    iterable=None, *, total: int | None = None, desc: str | None = None, enabled: bool = True
+) -> tqdm:
+    """A tqdm progress bar over epochs, drawn the same way by every tqdm version.
+
+    Args:
+        iterable: what to iterate over (e.g. ``range(epochs)``), or None to call ``update``.
+        total: the number of steps when ``iterable`` is None.
+        desc: the label before the bar.
+        enabled: False gives a silent bar (tqdm's ``disable``).
+    """
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        disable=not enabled,
+        mininterval=0.5,
+        bar_format=BAR_FORMAT,
+    )
+
+
 def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
     """Yield index arrays that cover ``range(n_samples)`` once, in random order.
 
@@ -125,7 +151,7 @@ def train(
 
     # Updated by hand rather than by iterating over it, so that a run ended by early stopping
     # shows the number of epochs it actually ran.
-    bar = tqdm(total=epochs, desc=desc, disable=not progress, mininterval=0.5)
+    bar = progress_bar(total=epochs, desc=desc, enabled=progress)
     for epoch in range(1, epochs + 1):
         total = 0.0
         for idx in minibatches(len(X), batch_size, rng):

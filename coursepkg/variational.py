@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from ._validation import as_float_array, check_positive_int
 from .bayes_linear import MODES, BayesianLinear
@@ -28,7 +27,7 @@ from .functional import sigmoid, softmax
 from .losses import Loss
 from .module import Module, Sequential
 from .optim import Optimizer
-from .training import minibatches, predict, training_set
+from .training import minibatches, predict, progress_bar, training_set
 
 
 def bayesian_layers(model: Module) -> Iterator[BayesianLinear]:
@@ -178,7 +177,7 @@ def train_elbo(
     rng = np.random.default_rng(seed)
     history = ELBOHistory()
 
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, mininterval=0.5)
+    bar = progress_bar(range(epochs), desc=desc, enabled=progress)
     for _ in bar:
         sums = np.zeros(3)
         for idx in minibatches(len(X), batch_size, rng):
