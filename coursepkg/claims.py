@@ -43,7 +43,7 @@ def _as_real(value, what: str) -> float:
 
 def check_claim(
     claim: str, value: float, *, at_least: float | None = None, at_most: float | None = None
-) -> float:
+) -> None:
     """Check that ``at_least <= value <= at_most``, or raise ``ClaimError`` saying which failed.
 
     Args:
@@ -55,16 +55,14 @@ def check_claim(
         at_least: lower bound, inclusive; None for no lower bound.
         at_most: upper bound, inclusive; None for no upper bound.
 
-    Returns:
-        ``value`` as a float, so that a check can stand inside an expression.
-
     Raises:
         ClaimError: ``value`` is NaN or outside the bounds (the message gives the value, the bound
             and by how much it was missed).
         TypeError: ``value`` or a bound is not a real number.
         ValueError: no bound is given, a bound is not finite, or ``at_least > at_most``.
 
-    Prints nothing when the claim holds. If ``COURSEPKG_CLAIMS_LOG`` is set, one JSON line
+    Prints nothing and returns None when the claim holds (so that, as the last line of a
+    notebook cell, it shows nothing either). If ``COURSEPKG_CLAIMS_LOG`` is set, one JSON line
     ``{"claim", "value", "at_least", "at_most", "held"}`` is appended to that file.
     """
     if not isinstance(claim, str) or not claim.strip():
@@ -93,7 +91,6 @@ def check_claim(
             f"claim does not hold: {claim} = {x:.6g}; {problem}. The text of this notebook "
             "relies on it: something in the computation above has changed its result."
         )
-    return x
 
 
 def _log(claim: str, value: float, low: float | None, high: float | None, held: bool) -> None:

@@ -19,7 +19,7 @@ NOTEBOOKS = sorted(
     p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
 IGNORE_TAG = "nbval-ignore-output"
-TIMING = re.compile(r"\btimeit\b|perf_counter|time\.time\(")
+TIMING = re.compile(r"\btimeit\b|perf_counter|time\.time\(|\w+_seconds\b")
 CLAIM_LITERAL = re.compile(r"check_claim\(\s*\"([^\"{}]+)\"")
 
 
