@@ -18,10 +18,10 @@ Configurations (see ``scripts/numeric_env.py`` for the first six):
 
 The two environments are built once under ``.matrix/`` (rebuilt when their requirements change).
 Each run sets ``COURSEPKG_CLAIMS_LOG`` so that every ``check_claim`` of the notebooks records its
-value. The report, written to ``_build/numeric_matrix/report.md`` and printed, gives for each
-configuration the nbval result and run time, and for each claim its bound, the lowest and highest
-value seen over all configurations and the smallest margin to the bound. Exits 1 if any
-configuration that could run failed.
+value. The report, written to ``_build/numeric_matrix/report.md`` (or ``--report``) and printed,
+gives for each configuration the nbval result and run time, and for each claim its bound, the
+lowest and highest value seen over all configurations and the smallest margin to the bound.
+Exits 1 if any configuration that could run failed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -209,8 +210,25 @@ def margin(entry: dict, value: float) -> float:
     return min(gaps)
 
 
+def machine() -> str:
+    """The CPU model and core count, for the report's heading."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+        model = f"{len(names)} x {names[0]}" if names else model
+    except OSError:
+        pass
+    return model
+
+
 def report(runs: list[Run], claims: dict[str, dict]) -> str:
     lines = [
+        f"Numeric matrix of {time.strftime('%Y-%m-%d')} on {machine()}: nbval over every "
+        "notebook under each configuration (`scripts/numeric_matrix.py`).",
+        "",
         "| configuration | what it sets | nbval | run time |",
         "|---|---|---|---|",
     ]
@@ -251,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", help="configurations to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=OUT / "report.md",
+        help="where to write the report (default: _build/numeric_matrix/report.md)",
+    )
     parser.add_argument(
         "--notebooks",
         nargs="+",
@@ -304,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run)
 
     text = report(runs, read_claims(runs))
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "report.md").write_text(text)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text)
     print(text)
     return 1 if any(run.outcome == "failed" for run in runs) else 0
 
