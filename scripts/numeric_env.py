@@ -57,7 +57,7 @@ class Configuration:
 
     name: str
     description: str
-    set: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
     skip_reason: str | None = None  # why this machine cannot run it
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -65,7 +65,7 @@ class Configuration:
         env = dict(os.environ if base is None else base)
         for name in NUMERIC_VARIABLES:
             env.pop(name, None)
-        env.update(self.set)
+        env.update(self.variables)
         return env
 
 
@@ -140,7 +140,7 @@ def configurations(python: str = sys.executable) -> dict[str, Configuration]:
     kernel = other_kernel(current, flags)
     other = Configuration("other", "NumPy SIMD dispatch off", dict(simd_off))
     if kernel:
-        other.set["OPENBLAS_CORETYPE"] = kernel
+        other.variables["OPENBLAS_CORETYPE"] = kernel
         other.description = f"OpenBLAS {kernel} kernels (not {current or 'the default'}), " + (
             other.description
         )
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             state = (
                 f"skipped: {c.skip_reason}"
                 if c.skip_reason
-                else " ".join(f"{k}={v!r}" for k, v in c.set.items())
+                else " ".join(f"{k}={v!r}" for k, v in c.variables.items())
             )
             print(f"{c.name:<12} {c.description}: {state}")
         return 0
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command to run after --")
-    settings = " ".join(f"{k}={v!r}" for k, v in config.set.items())
+    settings = " ".join(f"{k}={v!r}" for k, v in config.variables.items())
     print(f"==> numeric configuration {config.name}: {config.description} ({settings})", flush=True)
     return subprocess.call(command, env=config.environment())
 

@@ -56,7 +56,7 @@ def test_this_machine_has_every_configuration_the_tests_use():
     assert {"auto", "haswell", "sandybridge", "simd-off", "threads-1", "other"} <= set(configs)
     other = configs["other"]
     assert other.skip_reason is None
-    assert other.set["NPY_DISABLE_CPU_FEATURES"] == numeric_env.numpy_dispatch_targets()
+    assert other.variables["NPY_DISABLE_CPU_FEATURES"] == numeric_env.numpy_dispatch_targets()
 
 
 def test_the_other_configuration_really_changes_the_code_paths():
@@ -85,8 +85,8 @@ def test_the_other_configuration_really_changes_the_code_paths():
     )
     banner, architecture, enabled = done.stdout.splitlines()
     assert banner.startswith("==> numeric configuration other")
-    if "OPENBLAS_CORETYPE" in other.set:
-        assert architecture.lower() == other.set["OPENBLAS_CORETYPE"].lower()
+    if "OPENBLAS_CORETYPE" in other.variables:
+        assert architecture.lower() == other.variables["OPENBLAS_CORETYPE"].lower()
     assert enabled == ""  # no dispatch target left on
 
 

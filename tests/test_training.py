@@ -141,3 +141,21 @@ def test_minibatch_order_depends_on_the_seed():
 
     np.testing.assert_array_equal(order(0), order(0))
     assert not np.array_equal(order(0), order(1))
+
+
+def test_progress_bar_has_the_same_width_on_every_tqdm_version(capsys):
+    # tqdm 4.66 drew a wider bar than 4.67 into a stream that is not a terminal; stored notebooks
+    # compare the bar's final line, so its width is fixed.
+    X, y = make_xor_blobs(40, seed=0)
+    model = Linear(2, 1, rng=0)
+    train(
+        model,
+        BinaryCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        X,
+        y.reshape(-1, 1).astype(float),
+        epochs=3,
+        desc="bar",
+    )
+    final = capsys.readouterr().err.split("\r")[-1]
+    assert final.startswith("bar: 100%|" + "█" * 10 + "| 3/3 [")
