@@ -126,3 +126,55 @@ def check_same_batch(predictions: np.ndarray, targets: np.ndarray, where: str) -
             f"{where}: predictions hold {predictions.shape[0]} samples but targets hold "
             f"{targets.shape[0]}; they must come from the same batch."
         )
+
+
+def check_nonempty(A: np.ndarray, name: str, where: str) -> None:
+    """Raise ValueError if ``A`` holds no elements: a mean over an empty batch has no value."""
+    if A.size == 0:
+        raise ValueError(
+            f"{where}: {name} is empty (shape {A.shape}); a loss or metric needs at least one "
+            "sample. Check the slicing that made it (an empty validation set, say)."
+        )
+
+
+def as_labels(labels, name: str, where: str, *, n_classes: int | None = None) -> np.ndarray:
+    """Class labels as an int64 array of shape (N,), or raise a message naming the problem.
+
+    The one rule for every function that takes class labels (losses, metrics, ``one_hot``):
+      * shape (N,) or (N, 1); a (N, K) matrix is refused with a hint for one-hot targets;
+      * an integer or boolean dtype, or floats that are whole numbers (2.0 is class 2);
+      * values in [0, n_classes - 1] (checked when ``n_classes`` is given).
+
+    Raises:
+        TypeError: for any other dtype (strings, objects, complex numbers).
+        ValueError: for another shape, NaN or infinite values, non-integer values, or labels
+            outside [0, n_classes - 1] (the message names the valid range).
+    """
+    y = np.asarray(labels)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {name} must be integer class labels, got dtype {y.dtype}.")
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        hint = " For one-hot targets Y use Y.argmax(axis=1)." if y.ndim == 2 else ""
+        raise ValueError(
+            f"{where}: {name} must be integer class labels of shape (N,) or (N, 1), got shape "
+            f"{y.shape}.{hint}"
+        )
+    y = y.reshape(-1)
+    if y.dtype.kind == "f":  # whole numbers stored as floats are accepted
+        check_finite(y, name, where)
+        fractional = y != np.round(y)
+        if np.any(fractional):
+            raise ValueError(
+                f"{where}: {name} must be integer class labels, got the non-integer value "
+                f"{y[fractional][0]}. Pass labels 0, 1, ..., K - 1 of shape (N,)."
+            )
+    # Check the range before converting, so that a float label like 1e300 is reported, not cast.
+    if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
+        lo, hi = (int(v) if abs(v) < 2**62 else v for v in (y.min(), y.max()))
+        raise ValueError(
+            f"{where}: {name} must lie in [0, {n_classes - 1}] for {n_classes} classes, "
+            f"got labels from {lo} to {hi}."
+        )
+    if y.dtype.kind == "f" and y.size and np.max(np.abs(y)) >= 2**62:
+        raise ValueError(f"{where}: {name} must be class labels, got the value {y.max()}.")
+    return y.astype(np.int64)

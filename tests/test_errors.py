@@ -420,12 +420,12 @@ def test_binary_cross_entropy_rejects_targets_outside_0_1(bad_target):
 
 @pytest.mark.parametrize("bad_label", [3, 7], ids=["equal-to-K", "above-K"])
 def test_softmax_cross_entropy_rejects_labels_too_large(bad_label):
-    with pytest.raises(ValueError, match=rf"labels must lie in \[0, 2\].*to {bad_label}"):
+    with pytest.raises(ValueError, match=rf"targets must lie in \[0, 2\].*to {bad_label}"):
         SoftmaxCrossEntropy()(np.zeros((3, 3)), np.array([0, bad_label, 1]))
 
 
 def test_softmax_cross_entropy_rejects_negative_labels():
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\].*from -1"):
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 2\].*from -1"):
         SoftmaxCrossEntropy()(np.zeros((3, 3)), np.array([0, -1, 1]))
 
 
