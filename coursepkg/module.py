@@ -95,6 +95,17 @@ class Sequential(Module):
 
     ``forward`` runs the modules in order; ``backward`` runs their backward passes in reverse,
     which is the chain rule applied layer by layer.
+
+    Every position needs its own module object. A module remembers only its *last* input for
+    ``backward``, so one object at two positions (say ``t = Tanh()`` in
+    ``Sequential(Linear(3, 4), t, Linear(4, 4), t)``) would compute the right outputs but wrong
+    gradients. Building such a container, also through nested containers, raises a ValueError
+    that names the module and both positions. ``modules`` is a tuple, fixed when the container
+    is built, so that the check cannot be bypassed later.
+
+    Raises:
+        TypeError: an item is not a Module.
+        ValueError: the same module object appears at two positions.
     """
 
     def __init__(self, *modules: Module):
@@ -104,7 +115,8 @@ class Sequential(Module):
                     f"Sequential: item {i} is a {type(m).__name__}, not a Module. "
                     "Pass modules as separate arguments: Sequential(Linear(2, 3), Tanh(), ...)."
                 )
-        self.modules = list(modules)
+        _check_no_shared_modules(modules)
+        self.modules = tuple(modules)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         for m in self.modules:
@@ -131,3 +143,33 @@ class Sequential(Module):
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {m!r}" for m in self.modules)
         return f"Sequential(\n{inner}\n)"
+
+
+def _check_no_shared_modules(modules) -> None:
+    """Raise ValueError if one module object occurs twice among ``modules`` and, recursively,
+    inside the containers among them.
+
+    Positions are written as indices into the new container: ``[3]`` is its fourth module and
+    ``[0][1]`` the second module inside its first one. Objects are compared by identity, not by
+    equality: two separate ``Tanh()`` objects are fine, one object used twice is not.
+    """
+    first_position: dict[int, str] = {}  # id(module) -> where it was first seen
+
+    def visit(items, prefix: str) -> None:
+        for i, m in enumerate(items):
+            position = f"{prefix}[{i}]"
+            if id(m) in first_position:
+                name = f"{type(m).__name__}(...)" if isinstance(m, Sequential) else repr(m)
+                cls = type(m).__name__
+                raise ValueError(
+                    f"Sequential: the same {name} object is at positions "
+                    f"{first_position[id(m)]} and {position}. A module remembers only its last "
+                    "input for backward, so one object at two positions gives wrong gradients. "
+                    f"Create a new {cls} for each position (call {cls}(...) once per position) "
+                    "instead of reusing one object; layers cannot share weights this way."
+                )
+            first_position[id(m)] = position
+            if isinstance(m, Sequential):
+                visit(m.modules, position)
+
+    visit(modules, "")
