@@ -79,8 +79,29 @@ class EarlyStopping:
         return self.wait >= self.patience
 
     def restore(self, parameters) -> None:
-        """Copy the best epoch's values back into the parameters (in place)."""
+        """Copy the best epoch's values back into the parameters (in place).
+
+        Raises RuntimeError if no epoch has improved yet (nothing to restore), and ValueError if
+        ``parameters`` are not the ones whose values were saved (another number or shape).
+        """
+        parameters = list(parameters)
+        if self.best_epoch == 0:
+            raise RuntimeError(
+                f"{self!r}.restore: no epoch has improved on the starting score "
+                f"{self.best_score} of {self.monitor!r} (a NaN or infinite score never does), "
+                "so there are no best parameters to restore."
+            )
+        if len(parameters) != len(self.best_values):
+            raise ValueError(
+                f"{self!r}.restore: got {len(parameters)} parameters, but the best epoch saved "
+                f"{len(self.best_values)}; pass the parameters of the model that was trained."
+            )
         for p, best in zip(parameters, self.best_values, strict=True):
+            if p.value.shape != best.shape:
+                raise ValueError(
+                    f"{self!r}.restore: parameter {p.name} has shape {p.value.shape}, but the "
+                    f"saved value has shape {best.shape}; pass the model that was trained."
+                )
             p.value[...] = best
 
     def __repr__(self) -> str:

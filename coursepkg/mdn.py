@@ -25,8 +25,9 @@ from .losses import Loss
 
 SIGMA_ACTIVATIONS = ("exp", "softplus")
 LOG_SIGMA_LIMIT = 50.0
-"""log sigma is clipped to [-50, 50] (sigma from 2e-22 to 5e21), so that no exponential
-overflows whatever the network outputs; any sensible network stays far inside this range."""
+"""log sigma is clipped to [-50, 50] in float64 (sigma from 2e-22 to 5e21), so that no
+exponential overflows whatever the network outputs; any sensible network stays far inside this
+range. Narrower types get a narrower range, see ``log_sigma_limit``."""
 HALF_LOG_2PI = float(0.5 * np.log(2.0 * np.pi))  # a Python float keeps float32 float32
 
 
@@ -45,6 +46,18 @@ def _split_outputs(outputs, n_components: int, where: str):
     return Y[:, :K], Y[:, K : 2 * K], Y[:, 2 * K :]
 
 
+def log_sigma_limit(dtype) -> float:
+    """The bound L of the clipping range [-L, L] of log sigma for arrays of ``dtype``.
+
+    The loss and its gradient contain 1 / sigma^2 = e^(2L) times (t - mu)^2, summed over the
+    batch. Keeping e^(2L) at most the square root of the type's largest number leaves the other
+    square root as room for (t - mu)^2 and the batch sum: L = floor(ln(max) / 4), at most 50.
+    float64: L = 50 (e^100 ~ 3e43 of 1.8e308). float32: L = 22 (sigma from 3e-10 to 4e9;
+    e^44 ~ 1e19 of 3.4e38), where L = 50 would overflow e^100 and give NaN.
+    """
+    return min(LOG_SIGMA_LIMIT, float(np.floor(np.log(np.finfo(dtype).max) / 4.0)))
+
+
 def _log_sigma(s: np.ndarray, activation: str):
     """log sigma (N, K) from the scale outputs s (N, K), and its derivative d(log sigma)/ds."""
     if activation == "exp":
@@ -54,8 +67,9 @@ def _log_sigma(s: np.ndarray, activation: str):
         sigma = np.where(small, 1.0, softplus(s))  # 1.0: a placeholder that is never used
         log_sigma = np.where(small, s, np.log(sigma))
         slope = np.where(small, 1.0, sigmoid(s) / sigma)
-    inside = np.abs(log_sigma) <= LOG_SIGMA_LIMIT
-    return np.clip(log_sigma, -LOG_SIGMA_LIMIT, LOG_SIGMA_LIMIT), slope * inside
+    limit = log_sigma_limit(log_sigma.dtype)
+    inside = np.abs(log_sigma) <= limit  # outside the range the clipped value does not move
+    return np.clip(log_sigma, -limit, limit), slope * inside
 
 
 def _check_activation(sigma_activation: str, where: str) -> str:

@@ -92,6 +92,15 @@ class SGD(Optimizer):
         v <- mu v - lr grad;   theta <- theta + v.
     With mu = 0 this is plain gradient descent, theta <- theta - lr grad.
     With weight decay lambda, grad is replaced by grad + lambda theta (see the module docstring).
+
+    Changing ``lr`` during a run: v holds steps already multiplied by the learning rate they were
+    taken with, so a new ``lr`` applies to new gradients only, and the remembered velocity keeps
+    the old rate. (This is the convention of Sutskever et al., 2013, and of Goodfellow et al.,
+    *Deep Learning*, Algorithm 8.2.) PyTorch's ``torch.optim.SGD`` keeps the raw sum
+    b <- mu b + grad and steps theta <- theta - lr b, so there a new ``lr`` rescales the whole
+    velocity at once. The two give the same parameters, to rounding, as long as ``lr`` stays
+    constant. Example: after a step with lr = 0.1 and gradient g1, a step with lr = 0.01 and
+    gradient g2 moves theta by mu (-0.1 g1) - 0.01 g2 here, by -0.01 (mu g1 + g2) in PyTorch.
     """
 
     def __init__(

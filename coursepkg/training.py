@@ -9,7 +9,7 @@ from tqdm import tqdm  # the text bar: stable in stored notebooks, no widgets ne
 
 from ._validation import check_positive_int
 from .early_stopping import EarlyStopping
-from .losses import Loss
+from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .metrics import accuracy
 from .module import Module
 from .optim import Optimizer
@@ -22,7 +22,8 @@ class History:
     Attributes:
         loss: mean training loss over the epoch's mini-batches.
         step_loss: the loss of every mini-batch, in training order (epochs * batches entries).
-        metric: the metric on the whole training set after the epoch (if a metric was given).
+        metric: the metric on the whole training set after the epoch (if there is one; by
+            default accuracy for a classification loss, none for a regression loss).
         val_loss, val_metric: the same on the validation data (if given).
         best_epoch: with early stopping, the epoch (counted from 1) with the best monitored
             score, whose parameters the model holds after training; else None.
@@ -81,14 +82,42 @@ def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
         yield order[start : start + batch_size]
 
 
-def training_set(X, y, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) as arrays with the same, non-zero number of rows, or a clear error from ``where``."""
+def training_set(
+    X, y, where: str, names: tuple[str, str] = ("X", "y")
+) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) as arrays with the same, non-zero number of rows, or a clear error from ``where``.
+
+    ``names`` are what the two arrays are called in the messages, e.g. ``("X_val", "y_val")``.
+    Raises ValueError for a scalar, for different numbers of samples and for 0 samples.
+    """
     X, y = np.asarray(X), np.asarray(y)
+    x_name, y_name = names
+    for name, A in ((x_name, X), (y_name, y)):
+        if A.ndim == 0:
+            raise ValueError(
+                f"{where}: {name} must be an array with one row per sample, got a scalar."
+            )
     if len(X) != len(y):
-        raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)}.")
+        raise ValueError(f"{where}: {x_name} has {len(X)} samples but {y_name} has {len(y)}.")
     if len(X) == 0:
-        raise ValueError(f"{where}: got an empty data set.")
+        raise ValueError(
+            f"{where}: got an empty data set: {x_name} and {y_name} have 0 samples; "
+            "at least one is needed."
+        )
     return X, y
+
+
+CLASSIFICATION_LOSSES = (SoftmaxCrossEntropy, BinaryCrossEntropy)
+"""The losses whose targets are class labels, so that accuracy is a meaningful default metric."""
+
+
+def default_metric(loss_fn: Loss):
+    """The metric ``train`` uses when none is given: accuracy for a classification loss, else None.
+
+    A regression loss (``MeanSquaredError``, ``MixtureDensityLoss``) gets no metric: accuracy
+    would compare real-valued targets with class labels and report a meaningless number.
+    """
+    return accuracy if isinstance(loss_fn, CLASSIFICATION_LOSSES) else None
 
 
 def predict(model: Module, X: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
@@ -114,7 +143,7 @@ def train(
     epochs: int,
     batch_size: int = 32,
     seed=0,
-    metric=accuracy,
+    metric="auto",
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool = True,
     desc: str = "training",
@@ -130,21 +159,43 @@ def train(
         X: inputs (N, ...); y: targets with N rows, as ``loss_fn`` expects.
         epochs: passes over the data; batch_size: samples per step (N for full-batch).
         seed: seed of the shuffling order.
-        metric: ``metric(outputs, y) -> float`` on the whole training set after each epoch, or
-            None to skip that extra pass over the data.
-        validation_data: optional (X_val, y_val) evaluated after each epoch.
-        progress: show a tqdm progress bar over epochs.
+        metric: ``metric(outputs, y) -> float`` on the whole training set after each epoch;
+            None to skip that extra pass over the data; ``"auto"`` (the default) follows the
+            loss (see ``default_metric``): ``accuracy`` for ``SoftmaxCrossEntropy`` and
+            ``BinaryCrossEntropy``, no metric for a regression loss such as ``MeanSquaredError``.
+            The metric is first tried on the first mini-batch, so that one that cannot score
+            the model's outputs fails before any update rather than after an epoch.
+        validation_data: optional (X_val, y_val), at least one sample, evaluated after each epoch.
+        progress: show a tqdm progress bar over epochs (with the epoch's mean loss).
         desc: label of the progress bar.
         early_stopping: an ``EarlyStopping`` that watches ``val_loss`` or ``val_metric`` (so it
             needs ``validation_data``), ends training after ``patience`` epochs without
             improvement, and leaves the model with the parameters of the best epoch; the
             History then records ``best_epoch`` and ``stopped_epoch``.
+
+    Raises:
+        ValueError: bad ``epochs`` or ``batch_size``; X and y (or X_val and y_val) of different
+            lengths or empty; a metric that fails on the first mini-batch; early stopping
+            without what it monitors.
+        TypeError: a metric that is not a function, None or "auto"; validation_data that is
+            not a pair (X_val, y_val); early_stopping that is not an EarlyStopping.
+        RuntimeError: early stopping saw no epoch whose monitored score improved (e.g. NaN in
+            every epoch), so it has no best epoch to restore.
     """
     epochs = check_positive_int(epochs, "epochs", "train")
     batch_size = check_positive_int(batch_size, "batch_size", "train")
     X, y = training_set(X, y, "train")
+    if validation_data is not None:
+        validation_data = _validation_set(validation_data)
+    automatic = isinstance(metric, str) and metric == "auto"
+    if automatic:
+        metric = default_metric(loss_fn)
+    elif metric is not None and not callable(metric):
+        raise TypeError(
+            f"train: metric must be a function metric(outputs, y), None or 'auto', got {metric!r}."
+        )
     if early_stopping is not None:
-        _check_early_stopping(early_stopping, validation_data, metric)
+        _check_early_stopping(early_stopping, validation_data, metric, automatic, loss_fn)
         early_stopping.reset()
     rng = np.random.default_rng(seed)
     history = History(metric_name=getattr(metric, "__name__", "") if metric else "")
@@ -152,11 +203,16 @@ def train(
     # Updated by hand rather than by iterating over it, so that a run ended by early stopping
     # shows the number of epochs it actually ran.
     bar = progress_bar(total=epochs, desc=desc, enabled=progress)
+    metric_tried = metric is None
     for epoch in range(1, epochs + 1):
         total = 0.0
         for idx in minibatches(len(X), batch_size, rng):
             optimizer.zero_grad()
-            loss = loss_fn(model(X[idx]), y[idx])
+            outputs = model(X[idx])
+            if not metric_tried:  # once, before the first update (see the docstring)
+                _try_metric(metric, outputs, y[idx], bar)
+                metric_tried = True
+            loss = loss_fn(outputs, y[idx])
             model.backward(loss_fn.backward())
             optimizer.step()
             history.step_loss.append(loss)
@@ -179,13 +235,47 @@ def train(
                 break
     bar.close()
     if early_stopping is not None:
+        if early_stopping.best_epoch == 0:
+            scores = getattr(history, early_stopping.monitor)
+            raise RuntimeError(
+                f"train: early stopping saw no improving epoch: {early_stopping.monitor} was "
+                f"{scores} in the {len(scores)} epochs run, never a number better than the "
+                f"starting value {early_stopping.best_score}, so there are no best parameters "
+                "to restore (the model keeps those of the last epoch). Check that the loss "
+                "and metric return finite numbers on the validation data."
+            )
         history.best_epoch = early_stopping.best_epoch
         if early_stopping.restore_best:
             early_stopping.restore(model.parameters())
     return history
 
 
-def _check_early_stopping(early_stopping, validation_data, metric) -> None:
+def _validation_set(validation_data) -> tuple[np.ndarray, np.ndarray]:
+    """validation_data as a checked pair (X_val, y_val), or a clear error before training."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError(
+            "train: validation_data must be a pair (X_val, y_val), e.g. from "
+            f"coursepkg.train_test_split, got a {type(validation_data).__name__}."
+        )
+    return training_set(*validation_data, "train: validation_data", ("X_val", "y_val"))
+
+
+def _try_metric(metric, outputs, targets, bar) -> None:
+    """Call ``metric`` on one mini-batch; if it fails, say so before training has started."""
+    try:
+        metric(outputs, targets)
+    except (ValueError, TypeError, IndexError) as exc:
+        bar.close()
+        name = getattr(metric, "__name__", repr(metric))
+        raise ValueError(
+            f"train: the metric {name} cannot score this model's outputs (shape "
+            f"{np.shape(outputs)}) against the targets (shape {np.shape(targets)}) of the "
+            f"first mini-batch: {exc} Pass metric=None to train without a metric, or a "
+            "metric that fits these targets."
+        ) from exc
+
+
+def _check_early_stopping(early_stopping, validation_data, metric, automatic, loss_fn) -> None:
     """Raise a clear error if ``early_stopping`` cannot watch what it is asked to watch."""
     if not isinstance(early_stopping, EarlyStopping):
         raise TypeError(
@@ -199,6 +289,7 @@ def _check_early_stopping(early_stopping, validation_data, metric) -> None:
         )
     if early_stopping.monitor == "val_metric" and metric is None:
         raise ValueError(
-            "train: early stopping monitors 'val_metric', but metric is None. "
-            "Pass a metric, or use EarlyStopping(monitor='val_loss')."
+            "train: early stopping monitors 'val_metric', but metric is None"
+            + (f" (the default for {loss_fn!r}, not a classification loss)" if automatic else "")
+            + ". Pass a metric, or use EarlyStopping(monitor='val_loss')."
         )

@@ -355,7 +355,7 @@ def test_one_dimensional_outputs():
 
 
 def test_empty_batch():
-    with pytest.raises(ValueError, match="empty batch"):
+    with pytest.raises(ValueError, match=r"empty"):  # raised by the shared Loss check
         MixtureDensityLoss(2)(np.zeros((0, 6)), np.zeros(0))
 
 
