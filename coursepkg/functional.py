@@ -43,14 +43,11 @@ def softplus(Z: np.ndarray) -> np.ndarray:
 
 
 def _shift_by_max(Z: np.ndarray, axis: int):
-    """The pieces of every max-shifted formula below, for a floating array Z.
+    """Z shifted by its maximum m along ``axis``, for a floating array Z.
 
-    Returns (m, finite, shifted, rest), all with ``axis`` kept as length 1 except ``shifted``:
-        m        the maximum along ``axis`` (may be +-inf or nan),
-        finite   where m is finite; only there are ``shifted`` and ``rest`` meaningful,
-        shifted  Z - m (<= 0, so exp never overflows), shape of Z,
-        rest     sum(exp(Z - m)) - 1, summed without the one term exp(0) = 1 of the maximum, so
-                 that log1p(rest) stays accurate when the other terms are tiny.
+    Returns (m, finite, shifted): the maximum (``axis`` kept as length 1; may be +-inf or nan),
+    where m is finite (only there is ``shifted`` meaningful), and Z - m (<= 0, so exp never
+    overflows), of Z's shape.
     """
     m = np.max(Z, axis=axis, keepdims=True)
     finite = np.isfinite(m)
@@ -60,10 +57,15 @@ def _shift_by_max(Z: np.ndarray, axis: int):
     # is then the right answer, so that overflow is expected here and not worth a warning.
     with np.errstate(over="ignore"):
         shifted = np.where(finite, Z - np.where(finite, m, 0.0), 0.0).astype(Z.dtype, copy=False)
+    return m, finite, shifted
+
+
+def _sum_exp_without_max(Z: np.ndarray, shifted: np.ndarray, axis: int) -> np.ndarray:
+    """sum(exp(Z - m)) - 1 along ``axis`` (kept as length 1), summed without the maximum's own
+    term exp(0) = 1, so that log1p of it stays accurate when the other terms are tiny."""
     E = np.exp(shifted)
     np.put_along_axis(E, np.argmax(Z, axis=axis, keepdims=True), 0.0, axis=axis)
-    rest = np.sum(E, axis=axis, keepdims=True)
-    return m, finite, shifted, rest
+    return np.sum(E, axis=axis, keepdims=True)
 
 
 def logsumexp(Z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
@@ -77,7 +79,8 @@ def logsumexp(Z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     if axis is None:  # over all entries, as np.sum(axis=None) does
         out = logsumexp(Z.reshape(-1), axis=0)
         return out.reshape((1,) * Z.ndim) if keepdims else out
-    m, finite, _, rest = _shift_by_max(Z, axis)
+    m, finite, shifted = _shift_by_max(Z, axis)
+    rest = _sum_exp_without_max(Z, shifted, axis)
     # Where m is not finite the maximum alone is the answer: -inf (all -inf) or +inf.
     out = np.where(finite, m + np.log1p(rest), m)
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -102,15 +105,15 @@ def _check_softmax_limit(Z: np.ndarray, m: np.ndarray, finite: np.ndarray, axis:
 def log_softmax(Z: np.ndarray, axis: int = -1) -> np.ndarray:
     """Z - logsumexp(Z): log-probabilities, shape of ``Z``.
 
-    Computed as (Z - m) - log1p(rest) (see ``logsumexp``): subtracting the maximum first keeps
-    the result accurate for logits as large as 1e6. Limits: -inf entries give -inf; a single +inf
-    in a slice gives 0 there and -inf elsewhere. Raises ValueError for a slice that is all -inf or
-    holds +inf more than once (no limit exists).
+    Computed as (Z - m) - log1p(sum of exp(Z - m) over the other entries): subtracting the
+    maximum first keeps the result accurate for logits as large as 1e6. Limits: -inf entries
+    give -inf; a single +inf in a slice gives 0 there and -inf elsewhere. Raises ValueError for
+    a slice that is all -inf or holds +inf more than once (no limit exists).
     """
     Z = _floating(Z)
-    m, finite, shifted, rest = _shift_by_max(Z, axis)
+    m, finite, shifted = _shift_by_max(Z, axis)
     _check_softmax_limit(Z, m, finite, axis, "log_softmax")
-    out = shifted - np.log1p(rest)
+    out = shifted - np.log1p(_sum_exp_without_max(Z, shifted, axis))
     if not np.all(finite):  # slices with one +inf (or nan, which stays nan)
         limit = np.where(Z == np.inf, 0.0, -np.inf)
         limit = np.where(np.isnan(m), np.nan, limit)  # a NaN makes its whole slice NaN
@@ -125,7 +128,7 @@ def softmax(Z: np.ndarray, axis: int = -1) -> np.ndarray:
     ValueError for a slice that is all -inf or holds +inf more than once (no limit exists).
     """
     Z = _floating(Z)
-    m, finite, shifted, _ = _shift_by_max(Z, axis)
+    m, finite, shifted = _shift_by_max(Z, axis)
     _check_softmax_limit(Z, m, finite, axis, "softmax")
     E = np.exp(shifted)
     out = E / np.sum(E, axis=axis, keepdims=True)

@@ -154,13 +154,10 @@ def _finite_differences(f, u: np.ndarray, eps: float) -> tuple[np.ndarray, np.nd
 
 
 def _require_float64(X, name: str, where: str) -> np.ndarray:
-    """A float64 copy of ``X`` (which the check may perturb), or a clear error."""
+    """A float64 copy of ``X`` (which the check may perturb), or a clear error: the same rules
+    as ``numerical_gradient``'s (see ``_check_perturbable``), and at least one element."""
     X = np.array(X)
-    if X.dtype != np.float64:
-        raise TypeError(
-            f"{where}: finite differences need float64 to reach small errors, "
-            f"got {X.dtype} for {name}. Use {name}.astype(np.float64) and a float64 module."
-        )
+    _check_perturbable(X, name, where)
     if X.size == 0:
         raise ValueError(
             f"{where}: {name} is empty (shape {X.shape}); a gradient check needs at least one "
