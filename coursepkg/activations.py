@@ -76,4 +76,6 @@ class Arctan(Activation):
         return np.arctan(Z)
 
     def phi_prime(self, Z, A):
-        return 1.0 / (1.0 + Z**2)
+        # (1 / hypot(1, z))^2 equals 1 / (1 + z^2) but never forms z^2, which overflows for
+        # |z| > 1e154 (float64) or 1e19 (float32); the square of a tiny number just underflows to 0.
+        return (1.0 / np.hypot(1.0, Z)) ** 2

@@ -74,9 +74,27 @@ def conv2d_naive(X: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, p
     Z[n, i, j, f] = b[f] + sum_{u, v, c} X_pad[n, i*stride + u, j*stride + v, c] * W[u, v, c, f]
 
     Shapes: X (N, H, W, C), W (kh, kw, C, F), b (F,) -> Z (N, H_out, W_out, F).
+
+    Raises:
+        TypeError, ValueError: for arrays of other shapes, channels that do not match, NaN or
+            infinite values, a kernel larger than the padded input, or a stride or padding that is
+            not a positive (non-negative) integer.
     """
+    where = "conv2d_naive"
+    W = as_float_array(W, "W", where, ndim=4)
+    X = check_images(X, where, W.shape[2])
+    b = as_float_array(b, "b", where, ndim=1)
+    stride = check_positive_int(stride, "stride", where)
+    padding = check_nonnegative_int(padding, "padding", where)
     N, H, Wd, C = X.shape
     kh, kw, _, F = W.shape
+    if b.shape != (F,):
+        raise ValueError(f"{where}: W has {F} filters, so b needs shape ({F},), got {b.shape}.")
+    if kh > H + 2 * padding or kw > Wd + 2 * padding:
+        raise ValueError(
+            f"{where}: the {kh}x{kw} kernel is larger than the padded input "
+            f"({H + 2 * padding}x{Wd + 2 * padding})."
+        )
     Xp = np.pad(X, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     Ho = output_size(H, kh, stride, padding)
     Wo = output_size(Wd, kw, stride, padding)

@@ -21,7 +21,8 @@ class Flatten(Module):
                 f"{self!r}.forward: expected a batch of shape (N, ...), got shape {X.shape}."
             )
         self._shape = X.shape
-        return X.reshape(X.shape[0], -1)
+        # The explicit width keeps an empty batch working: reshape(0, -1) cannot infer it.
+        return X.reshape(X.shape[0], int(np.prod(X.shape[1:])))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         shape = self._shape

@@ -29,6 +29,8 @@ LOG_SIGMA_LIMIT = 50.0
 exponential overflows whatever the network outputs; any sensible network stays far inside this
 range. Narrower types get a narrower range, see ``log_sigma_limit``."""
 HALF_LOG_2PI = float(0.5 * np.log(2.0 * np.pi))  # a Python float keeps float32 float32
+SIGMA_MIN = 1e-150
+"""The smallest sigma a GaussianMixture accepts: 1 / sigma^2 must stay finite in float64."""
 
 
 def _split_outputs(outputs, n_components: int, where: str):
@@ -170,6 +172,11 @@ class GaussianMixture:
                 f"{where}: sigma must be positive (standard deviations), got the value "
                 f"{sigma.min()}."
             )
+        if np.any(sigma < SIGMA_MIN):
+            raise ValueError(
+                f"{where}: sigma must be at least {SIGMA_MIN:g}, got {sigma.min():g}: its inverse "
+                "square, which the density and the mode use, would overflow float64."
+            )
         if np.any(pi < 0) or not np.allclose(pi.sum(axis=1), 1.0, atol=1e-6):
             raise ValueError(
                 f"{where}: pi must hold mixing coefficients, non-negative with each row summing "
@@ -185,14 +192,17 @@ class GaussianMixture:
         return f"GaussianMixture(N={N}, K={K})"
 
     def density(self, t) -> np.ndarray:
-        """p(t) of every mixture at every grid point: t (T,) -> (N, T).
+        """p(t) of every mixture at every grid point: t (T,) -> (N, T), in float64.
 
         Computed plainly as sum_k pi_k exp(-(t - mu_k)^2 / (2 sigma_k^2)) / (sqrt(2 pi) sigma_k).
         """
         t = as_float_array(t, "t", f"{self!r}.density", ndim=1)
-        pi, mu, sigma = (A[:, :, None] for A in self)  # (N, K, 1) against t (T,)
+        # Always float64: the peak of a float32 mixture with a tiny sigma (1 / sigma = 1e30, say)
+        # is a density that float32 cannot hold.
+        pi, mu, sigma = (A.astype(np.float64)[:, :, None] for A in self)  # (N, K, 1) against t
         Z = (t - mu) / sigma
-        return np.sum(pi * np.exp(-0.5 * Z**2 - HALF_LOG_2PI) / sigma, axis=1)
+        with np.errstate(over="ignore"):  # Z^2 = inf far from a narrow peak: exp(-inf) = 0, right
+            return np.sum(pi * np.exp(-0.5 * Z**2 - HALF_LOG_2PI) / sigma, axis=1)
 
     def mean(self) -> np.ndarray:
         """The mean of each mixture, sum_k pi_k mu_k. Shape (N,)."""
@@ -208,20 +218,24 @@ class GaussianMixture:
         highest density wins. ``iterations`` fixed-point steps are taken from each start.
         """
         iterations = check_positive_int(iterations, "iterations", f"{self!r}.mode")
+        dtype = self.pi.dtype
+        # In float64: a float32 sigma of 1e-20 has an inverse square (1e40) beyond float32.
+        pi, mu, sigma = (A.astype(np.float64) for A in self)
         with np.errstate(divide="ignore"):  # log 0 = -inf for a component with pi_k = 0
-            log_pi = np.log(self.pi)[:, None, :]  # (N, 1, K): components along the last axis
-        mu, inv_var = self.mu[:, None, :], self.sigma[:, None, :] ** -2.0
-        log_weight = log_pi - np.log(self.sigma)[:, None, :]
+            log_pi = np.log(pi)[:, None, :]  # (N, 1, K): components along the last axis
+        mu, inv_var = mu[:, None, :], sigma[:, None, :] ** -2.0
+        log_weight = log_pi - np.log(sigma)[:, None, :]
 
         def log_terms(t):  # log pi_k N(t | mu_k, sigma_k^2) + const, t (N, S, 1) -> (N, S, K)
-            return log_weight - 0.5 * (t - mu) ** 2 * inv_var
+            with np.errstate(over="ignore"):  # -inf: a far, narrow component weighs nothing
+                return log_weight - 0.5 * (t - mu) ** 2 * inv_var
 
-        t = self.mu[:, :, None].copy()  # (N, S=K starts, 1)
+        t = mu.transpose(0, 2, 1).copy()  # (N, S=K starts, 1)
         for _ in range(iterations):
             r = softmax(log_terms(t), axis=2) * inv_var
             t = np.sum(r * mu, axis=2, keepdims=True) / np.sum(r, axis=2, keepdims=True)
         best = np.argmax(logsumexp(log_terms(t), axis=2), axis=1)  # (N,)
-        return t[np.arange(len(t)), best, 0]
+        return t[np.arange(len(t)), best, 0].astype(dtype)
 
 
 def mixture_parameters(outputs, n_components: int, *, sigma_activation: str = "exp"):

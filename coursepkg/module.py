@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_float_array
+
 
 class Parameter:
     """A trainable array together with the gradient of the loss with respect to it.
@@ -23,9 +25,9 @@ class Parameter:
     """
 
     def __init__(self, value, name: str = "param"):
-        value = np.array(value)  # a copy: the module owns its parameters
-        if value.dtype.kind != "f":
-            value = value.astype(np.float64)
+        # A copy: the module owns its parameters. NaN or infinite starting values would turn
+        # every output into NaN, so they are refused here, where the cause is still visible.
+        value = np.array(as_float_array(value, "value", f"Parameter({name})"))
         self.value = value
         self.grad = np.zeros_like(value)
         self.name = name
@@ -78,10 +80,14 @@ class Module:
     # Helpers for subclasses --------------------------------------------------------------
     def _check_grad_out(self, cached, grad_out: np.ndarray, expected_shape) -> np.ndarray:
         """Check that forward ran (``cached`` is what it stored) and that ``grad_out`` has the
-        shape of the last output; return ``grad_out`` as an array."""
+        shape of the last output; return ``grad_out`` as a float array.
+
+        A NaN or infinite upstream gradient is refused: it would make every parameter NaN at the
+        next step, far from where it came from.
+        """
         if cached is None:
             raise RuntimeError(f"{self!r}.backward was called before forward.")
-        grad_out = np.asarray(grad_out)
+        grad_out = as_float_array(grad_out, "grad_out", f"{self!r}.backward")
         if grad_out.shape != expected_shape:
             raise ValueError(
                 f"{self!r}.backward: grad_out has shape {grad_out.shape}, but the last "
@@ -129,7 +135,16 @@ class Sequential(Module):
         return grad_out
 
     def parameters(self) -> list[Parameter]:
-        return [p for m in self.modules for p in m.parameters()]
+        """Every parameter of the contained modules, each once.
+
+        A Parameter shared by two modules (weight tying, ``second.W = first.W``) is listed once:
+        both backward passes add to its one ``grad``, and an optimizer must step it once.
+        """
+        unique: dict[int, Parameter] = {}
+        for m in self.modules:
+            for p in m.parameters():
+                unique.setdefault(id(p), p)
+        return list(unique.values())
 
     def __getitem__(self, i: int) -> Module:
         return self.modules[i]

@@ -37,7 +37,12 @@ class Optimizer:
                 f"{type(self).__name__}: got the module {parameters!r} itself; "
                 "pass its parameters instead, e.g. SGD(model.parameters(), lr=0.1)."
             )
-        self.parameters: list[Parameter] = list(parameters)
+        # Each Parameter once: one that is listed twice (weight tying, or a list joined by hand)
+        # would otherwise be stepped twice with the same gradient.
+        unique: dict[int, Parameter] = {}
+        for p in parameters:
+            unique.setdefault(id(p), p)
+        self.parameters: list[Parameter] = list(unique.values())
         if not self.parameters:
             raise ValueError(
                 f"{type(self).__name__}: got an empty list of parameters, so there is nothing "
@@ -77,6 +82,23 @@ class Optimizer:
             return p.grad
         return p.grad + self._weight_decay * p.value
 
+    def gradients(self) -> list[np.ndarray]:
+        """``gradient(p)`` for every parameter, checked to be finite before any step uses them.
+
+        Raises:
+            ValueError: a gradient holds NaN or infinite values (a diverging run, usually). The
+                parameters are left unchanged, so the step is all or nothing.
+        """
+        grads = [self.gradient(p) for p in self.parameters]
+        for p, g in zip(self.parameters, grads, strict=True):
+            if not np.all(np.isfinite(g)):
+                raise ValueError(
+                    f"{type(self).__name__}.step: the gradient of {p!r} contains NaN or infinite "
+                    "values, so no parameter was changed. Training has probably diverged: lower "
+                    "the learning rate, or check the loss and the backward passes."
+                )
+        return grads
+
     def zero_grad(self) -> None:
         for p in self.parameters:
             p.zero_grad()
@@ -111,9 +133,10 @@ class SGD(Optimizer):
         self.velocities = [np.zeros_like(p.value) for p in self.parameters]
 
     def step(self) -> None:
-        for p, v in zip(self.parameters, self.velocities, strict=True):
+        grads = self.gradients()
+        for p, v, g in zip(self.parameters, self.velocities, grads, strict=True):
             v *= self.momentum
-            v -= self.lr * self.gradient(p)
+            v -= self.lr * g
             p.value += v
 
 
@@ -146,11 +169,20 @@ class Adam(Optimizer):
         self.s = [np.zeros_like(p.value) for p in self.parameters]
 
     def step(self) -> None:
+        grads = self.gradients()
+        for p, g in zip(self.parameters, grads, strict=True):
+            # g^2 must stay finite, or s becomes inf and the step silently 0 from then on.
+            largest = np.max(np.abs(g), initial=0.0)
+            if largest > np.sqrt(np.finfo(g.dtype).max):
+                raise ValueError(
+                    f"Adam.step: the gradient of {p!r} reaches {largest:.3g}, whose square "
+                    f"overflows {g.dtype}, so no parameter was changed. Training has probably "
+                    "diverged: lower the learning rate, or check the loss."
+                )
         self.t += 1
         correction1 = 1.0 - self.beta1**self.t
         correction2 = 1.0 - self.beta2**self.t
-        for p, m, s in zip(self.parameters, self.m, self.s, strict=True):
-            g = self.gradient(p)
+        for p, m, s, g in zip(self.parameters, self.m, self.s, grads, strict=True):
             m *= self.beta1
             m += (1.0 - self.beta1) * g
             s *= self.beta2

@@ -5,9 +5,22 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._validation import as_float_array, as_labels, check_positive_int
 from .functional import sigmoid, softmax
+from .training import History
+from .variational import ELBOHistory
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+
+
+def _points(X, where: str) -> np.ndarray:
+    """X as a non-empty, finite float array of 2-D points (N, 2), or a clear error."""
+    X = as_float_array(X, "X", where, ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"{where}: expected 2-D points of shape (N, 2), got {X.shape}.")
+    if len(X) == 0:
+        raise ValueError(f"{where}: X holds no points (shape {X.shape}); there is nothing to plot.")
+    return X
 
 
 def grid_over(X: np.ndarray, resolution: int = 200, margin: float = 0.5):
@@ -16,9 +29,10 @@ def grid_over(X: np.ndarray, resolution: int = 200, margin: float = 0.5):
     Returns: xx, yy (resolution, resolution) coordinate arrays and the grid as points
     (resolution**2, 2), ready to feed to a model.
     """
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"grid_over: expected 2-D points of shape (N, 2), got {X.shape}.")
+    X = _points(X, "grid_over")
+    resolution = check_positive_int(resolution, "resolution", "grid_over")
+    if resolution < 2:
+        raise ValueError(f"grid_over: resolution must be at least 2, got {resolution}.")
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(
         np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
@@ -27,7 +41,16 @@ def grid_over(X: np.ndarray, resolution: int = 200, margin: float = 0.5):
 
 
 def scatter_classes(X: np.ndarray, y: np.ndarray, ax=None, **kwargs):
-    """Scatter 2-D points coloured by class, with a legend."""
+    """Scatter 2-D points X (N, 2) coloured by their class labels y (N,), with a legend.
+
+    Raises:
+        ValueError, TypeError: X not (N, 2) finite numbers, y not class labels (the rule of
+            ``one_hot``), or X and y of different lengths.
+    """
+    X = _points(X, "scatter_classes")
+    y = as_labels(y, "y", "scatter_classes")
+    if len(y) != len(X):
+        raise ValueError(f"scatter_classes: X holds {len(X)} points but y {len(y)} labels.")
     ax = ax or plt.gca()
     size = kwargs.pop("s", 14)  # popped once, so that every class gets the same size
     for k in np.unique(y):
@@ -96,11 +119,27 @@ def plot_probability_map(predict, X, y, ax=None, *, resolution: int = 200, title
 
 
 def plot_loss_curves(history, ax=None, *, title: str = "Training loss", log_scale: bool = False):
-    """Training (and validation, if recorded) loss per epoch from a ``History``."""
+    """Training (and validation, if recorded) loss per epoch from a ``History``.
+
+    Raises:
+        TypeError: ``history`` is not a History (e.g. a plain list of losses).
+        ValueError: the history has no epoch, or ``log_scale`` with a loss <= 0.
+    """
+    if not isinstance(history, History | ELBOHistory):
+        raise TypeError(
+            "plot_loss_curves: expected the History that train returns, got a "
+            f"{type(history).__name__}. For a plain list of losses use ax.plot(losses)."
+        )
+    if not history.loss:
+        raise ValueError("plot_loss_curves: the history has no epoch to plot.")
+    if log_scale and min(history.loss + list(getattr(history, "val_loss", []))) <= 0:
+        raise ValueError(
+            "plot_loss_curves: log_scale needs losses > 0; this history has a loss <= 0."
+        )
     ax = ax or plt.gca()
     epochs = np.arange(1, len(history.loss) + 1)
     ax.plot(epochs, history.loss, label="training")
-    if history.val_loss:
+    if getattr(history, "val_loss", None):  # an ELBOHistory has no validation loss
         ax.plot(epochs, history.val_loss, label="validation")
         ax.legend()
     if log_scale:
@@ -112,8 +151,26 @@ def plot_loss_curves(history, ax=None, *, title: str = "Training loss", log_scal
 
 
 def plot_confusion_matrix(C: np.ndarray, ax=None, *, title: str = "Confusion matrix"):
-    """Heatmap of a confusion matrix C (K, K): rows are true classes, columns predictions."""
+    """Heatmap of a confusion matrix C (K, K): rows are true classes, columns predictions.
+
+    Raises:
+        ValueError: C is not a non-empty square matrix of counts (integers >= 0).
+    """
     import seaborn as sns
+
+    C = np.asarray(C)
+    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.size == 0:
+        raise ValueError(
+            f"plot_confusion_matrix: expected a square matrix (K, K) with K >= 1, got shape "
+            f"{C.shape}."
+        )
+    if C.dtype.kind not in "biu" and not (
+        C.dtype.kind == "f" and np.all(np.isfinite(C)) and np.all(C == np.round(C))
+    ):
+        raise ValueError("plot_confusion_matrix: C must hold counts (whole numbers).")
+    if np.any(C < 0):
+        raise ValueError("plot_confusion_matrix: C must hold counts, got a negative entry.")
+    C = C.astype(np.int64)
 
     ax = ax or plt.gca()
     sns.heatmap(C, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm  # the text bar: stable in stored notebooks, no widgets needed
 
-from ._validation import check_positive_int
+from ._validation import check_nonnegative_int, check_positive_int
 from .early_stopping import EarlyStopping
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .metrics import accuracy
@@ -72,12 +72,19 @@ def progress_bar(
     )
 
 
-def minibatches(n_samples: int, batch_size: int, rng: np.random.Generator):
+def minibatches(n_samples: int, batch_size: int, rng):
     """Yield index arrays that cover ``range(n_samples)`` once, in random order.
 
-    The last batch is smaller when ``batch_size`` does not divide ``n_samples``.
+    The last batch is smaller when ``batch_size`` does not divide ``n_samples``. ``rng`` is a
+    ``numpy.random.Generator`` or a seed. ``n_samples = 0`` yields no batch.
+
+    Raises:
+        TypeError, ValueError: ``n_samples`` not an integer >= 0, or ``batch_size`` not a
+            positive integer.
     """
-    order = rng.permutation(n_samples)
+    n_samples = check_nonnegative_int(n_samples, "n_samples", "minibatches")
+    batch_size = check_positive_int(batch_size, "batch_size", "minibatches")
+    order = np.random.default_rng(rng).permutation(n_samples)
     for start in range(0, n_samples, batch_size):
         yield order[start : start + batch_size]
 
