@@ -31,9 +31,19 @@ the predictive probability int sigmoid(z) N(z; mu, s^2) dz has the probit approx
 
     p(y = 1 | x, D) ~ sigmoid( mu / sqrt(1 + pi s^2 / 8) ).
 
-The trained last layer is taken as w_MAP. If the network was trained without a prior of
-precision lambda (no matching weight decay), that is an approximation: there the gradient of
-E is lambda w, not zero.
+The expansion has no linear term only at the mode, so ``fit`` finds it. A network trained
+without a matching weight decay is not there: at its trained last layer grad E contains the
+prior's pull lambda w in full. E is strictly convex (H is positive definite everywhere), so
+Newton's method, w <- w - H^-1 grad E, which for logistic regression is iteratively reweighted
+least squares (Bishop 2006, sec. 4.3.3), reaches the one mode from any start; a backtracking
+line search (Nocedal and Wright 2006, sec. 3.1 and 3.5) keeps every step from increasing E, so
+it cannot diverge. ``fit`` starts at the trained last layer and refuses a result whose gradient
+is not near zero.
+
+The approximation assumes (Daxberger et al. 2021): one mode that matters (for the last layer
+alone E is convex, so there is only one; a whole network has many, and weight-space symmetries,
+such as permuting hidden units, copy each of them many times); features phi(x) held fixed at
+the trained network's; and a posterior that is close to Gaussian near its mode.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import numpy as np
 
 from ._validation import (
     as_float_array,
+    as_labels,
     check_features,
     check_positive_int,
     check_positive_number,
@@ -52,6 +63,7 @@ from .module import Module, Sequential
 from .variational import bayesian_layers
 
 METHODS = ("probit", "samples")
+GRADIENT_RTOL = 1e-10
 
 
 def negative_log_posterior(w, Phi, t, prior_precision: float) -> float:
@@ -78,6 +90,52 @@ def negative_log_posterior_hessian(w, Phi, prior_precision: float) -> np.ndarray
     return Phi.T @ ((p * (1.0 - p))[:, None] * Phi) + prior_precision * np.eye(len(w))
 
 
+def gradient_tolerance(w, Phi, prior_precision: float, rtol: float = GRADIENT_RTOL) -> float:
+    """The largest |grad E(w)| that ``fit`` accepts as zero: rtol times the gradient's scale.
+
+    Each data term (p_n - t_n) phi_n has norm at most |phi_n|, so sum_n |phi_n| + lambda |w|
+    bounds the terms that cancel at the mode; rounding leaves a gradient of about 1e-16 times
+    that, and ``rtol`` (1e-10 by default) sits far above it. Shapes: w (D,), Phi (N, D) -> float.
+    """
+    scale = np.sum(np.linalg.norm(Phi, axis=1)) + prior_precision * np.linalg.norm(w)
+    return rtol * scale
+
+
+def find_map(w_start, Phi, t, prior_precision: float, *, max_steps: int = 100):
+    """The mode of E by Newton's method with a backtracking line search, started at w_start.
+
+    Each step solves H d = -grad E and halves the step length from 1 until E has decreased by
+    at least 1e-4 times the decrease the gradient predicts (the Armijo condition), so E never
+    increases. It stops when |grad E| <= ``gradient_tolerance`` or after ``max_steps`` steps.
+
+    Shapes: w_start (D,), Phi (N, D), t (N,) labels in {0, 1}.
+    Returns: (w, steps), the last iterate (D,) and the number of Newton steps taken. The caller
+        checks the gradient at w: this function does not raise when it fails to converge.
+    Sources: Bishop 2006, sec. 4.3.3 (Newton's method for logistic regression is IRLS);
+        Nocedal and Wright 2006, sec. 3.1 (backtracking, Armijo) and 3.5 (the step length 1).
+    """
+    w = np.array(w_start, dtype=np.float64)
+    value = negative_log_posterior(w, Phi, t, prior_precision)
+    for step in range(max_steps):
+        g = negative_log_posterior_gradient(w, Phi, t, prior_precision)
+        if np.linalg.norm(g) <= gradient_tolerance(w, Phi, prior_precision):
+            return w, step
+        L = np.linalg.cholesky(negative_log_posterior_hessian(w, Phi, prior_precision))
+        d = -np.linalg.solve(L.T, np.linalg.solve(L, g))
+        slope = g @ d  # < 0: d is a descent direction because H is positive definite
+        alpha = 1.0
+        for _ in range(60):
+            candidate = w + alpha * d
+            new_value = negative_log_posterior(candidate, Phi, t, prior_precision)
+            if new_value <= value + 1e-4 * alpha * slope:
+                break
+            alpha /= 2
+        else:  # not even a tiny step lowers E: rounding has the last word; the caller decides
+            return w, step
+        w, value = candidate, new_value
+    return w, max_steps
+
+
 def probit_approximation(mu, s2) -> np.ndarray:
     """int sigmoid(z) N(z; mu, s2) dz ~ sigmoid(mu / sqrt(1 + pi s2 / 8)). Shapes: equal -> same.
 
@@ -99,10 +157,18 @@ class LastLayerLaplace:
             the last layer's weights and bias.
 
     Attributes, set by ``fit`` (D = n_hidden + 1; float64):
-        w_map: (D,) the last layer's weights and then its bias, copied at fit time.
+        w_trained: (D,) the trained last layer's weights and then its bias, copied at fit time:
+            the start of the search for the mode.
+        w_map: (D,) the mode of the last layer's posterior, found by Newton's method. The model
+            itself is not changed: its last layer stays w_trained.
         H: (D, D) the Hessian of the negative log posterior at w_map.
         Sigma: (D, D) the posterior covariance H^-1.
+        gradient_norm: |grad E(w_map)|, at most ``gradient_tolerance`` (else ``fit`` raises).
+        newton_steps: the number of Newton steps from w_trained to w_map.
         n_train: number of training points the fit used.
+
+    Sources: MacKay 1992; Bishop 2006, sec. 4.3.3-4.5; Daxberger et al. 2021 (the last layer);
+    Kristiadi, Hein and Hennig 2020 (why it helps far from the data for ReLU networks).
     """
 
     def __init__(self, model: Module, prior_precision: float = 1.0):
@@ -127,52 +193,90 @@ class LastLayerLaplace:
         self.body = body
         self.last = last
         self.prior_precision = check_positive_number(prior_precision, "prior_precision", where)
+        self.w_trained = None
         self.w_map = None
         self.H = None
         self.Sigma = None
         self._sample_factor = None  # L^-1 with H = L L^T: eps (S, D) @ L^-1 has covariance Sigma
+        self.gradient_norm = None
+        self.newton_steps = 0
         self.n_train = 0
 
     def features(self, X) -> np.ndarray:
-        """phi(x): the input of the last layer with a 1 appended. Shapes: X (N, ...) -> (N, D)."""
+        """phi(x): the input of the last layer with a 1 appended. Shapes: X (N, ...) -> (N, D).
+
+        Raises ValueError if the last layer's input is not a finite (N, n_hidden) batch.
+        """
         A = X
         for module in self.body:
             A = module(A)
         A = check_features(A, self.last.n_in, f"{self!r}.features (the last layer's input)")
         return np.column_stack([A.astype(np.float64), np.ones(len(A))])
 
-    def fit(self, X, y) -> LastLayerLaplace:
-        """Take the last layer as w_MAP, compute H at it on (X, y), and Sigma = H^-1.
+    def fit(self, X, y, *, max_steps: int = 100) -> LastLayerLaplace:
+        """Find the mode w_MAP of the last layer's posterior on (X, y); then H and Sigma = H^-1.
 
-        Shapes: X (N, ...) as the model expects; y (N,) or (N, 1) labels in {0, 1}.
+        Newton's method with a line search (``find_map``) starts at the trained last layer, and
+        the result is accepted only if |grad E(w_MAP)| <= ``gradient_tolerance``. Everything is
+        computed in float64, whatever the dtype of X or of the model.
+
+        Args:
+            X: (N, ...) inputs as the model expects (float or integer; float32 is fine).
+            y: (N,) or (N, 1) labels 0 or 1 (integers, booleans or whole floats).
+            max_steps: the most Newton steps to take (about 10 suffice for the course's data).
+
         Returns: self, so that ``LastLayerLaplace(model).fit(X, y)`` reads as one step.
+
+        Raises:
+            ValueError: for an empty data set, X and y of different lengths, labels other than 0
+                and 1 or of another shape, NaN or infinite values in X or in the features, or
+                features so large that E or H overflow.
+            RuntimeError: if Newton's method stops at a point whose gradient is not near zero
+                (the Laplace approximation would then not be taken at a mode).
         """
         where = f"{self!r}.fit"
+        max_steps = check_positive_int(max_steps, "max_steps", where)
         X = as_float_array(X, "X", where)
-        t = as_float_array(y, "y", where)
-        if t.ndim == 2 and t.shape[1] == 1:
-            t = t[:, 0]
-        if t.ndim != 1:
-            raise ValueError(f"{where}: expected labels y of shape (N,) or (N, 1), got {t.shape}.")
+        t = as_labels(y, "y", where, n_classes=2).astype(np.float64)
         if X.ndim == 0 or len(X) != len(t):
             raise ValueError(f"{where}: X has {len(np.atleast_1d(X))} samples but y has {len(t)}.")
         if len(t) == 0:
             raise ValueError(f"{where}: got an empty data set; the Hessian needs training data.")
-        if np.any((t != 0) & (t != 1)):
-            raise ValueError(f"{where}: labels y must be 0 or 1, got values {np.unique(t)}.")
         Phi = self.features(X)
-        w_map = np.concatenate([self.last.W.value[:, 0], self.last.b.value]).astype(np.float64)
-        H = negative_log_posterior_hessian(w_map, Phi, self.prior_precision)
+        w_trained = np.concatenate([self.last.W.value[:, 0], self.last.b.value]).astype(np.float64)
+        lam = self.prior_precision
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below instead
+            start_ok = np.isfinite(negative_log_posterior(w_trained, Phi, t, lam)) and np.all(
+                np.isfinite(negative_log_posterior_hessian(w_trained, Phi, lam))
+            )
+        if not start_ok:
+            raise ValueError(
+                f"{where}: the negative log posterior or its Hessian overflows at the trained "
+                f"weights (the largest feature is {np.max(np.abs(Phi)):.3g}); scale the inputs."
+            )
+        w_map, steps = find_map(w_trained, Phi, t, lam, max_steps=max_steps)
+        gradient_norm = float(np.linalg.norm(negative_log_posterior_gradient(w_map, Phi, t, lam)))
+        tolerance = gradient_tolerance(w_map, Phi, lam)
+        if not gradient_norm <= tolerance:
+            raise RuntimeError(
+                f"{where}: no mode found: after {steps} Newton steps |grad E| = "
+                f"{gradient_norm:.3g}, above the tolerance {tolerance:.3g}. The Laplace "
+                "approximation needs the point where the gradient vanishes. Raise max_steps; "
+                f"features as large as {np.max(np.abs(Phi)):.3g} (scale the inputs) or a tiny "
+                "prior_precision make E hard to minimize in float64."
+            )
+        H = negative_log_posterior_hessian(w_map, Phi, lam)
         # Sigma = H^-1 from the Cholesky factor H = L L^T: Sigma = L^-T L^-1.
         L_inv = np.linalg.inv(np.linalg.cholesky(H))
-        self.w_map, self.H, self.Sigma = w_map, H, L_inv.T @ L_inv
+        self.w_trained, self.w_map, self.H, self.Sigma = w_trained, w_map, H, L_inv.T @ L_inv
         self._sample_factor = L_inv
-        self.n_train = len(t)
+        self.gradient_norm, self.newton_steps, self.n_train = gradient_norm, steps, len(t)
         return self
 
     def logit_mean_and_variance(self, X) -> tuple[np.ndarray, np.ndarray]:
         """mu = phi^T w_MAP and s^2 = phi^T Sigma phi of the Gaussian logit. Shapes: X (N, ...)
-        -> two arrays (N,)."""
+        -> two arrays (N,). Raises as ``predictive_probabilities`` does. mu is the logit of the
+        MAP network (the trained features with w_MAP), not of the trained model."""
         Phi = self._checked_features(X, "logit_mean_and_variance")
         return Phi @ self.w_map, np.einsum("nd,de,ne->n", Phi, self.Sigma, Phi)
 
@@ -189,13 +293,27 @@ class LastLayerLaplace:
             n_samples, seed: the number of weight samples and the seed of their noise
                 (``"samples"`` only).
 
-        Returns: (N,) probabilities of class 1.
+        Returns: (N,) probabilities of class 1; for huge inputs the probit's finite limit along
+            the ray, not NaN.
+
+        Raises:
+            RuntimeError: before ``fit``.
+            ValueError: for an unknown method, an empty X, or NaN or infinite values in X or in
+                the features; TypeError for a non-integer n_samples.
         """
         where = f"{self!r}.predictive_probabilities"
         if method not in METHODS:
             raise ValueError(f"{where}: method must be one of {METHODS}, got {method!r}.")
         if method == "probit":
-            return probit_approximation(*self.logit_mean_and_variance(X))
+            Phi = self._checked_features(X, "predictive_probabilities")
+            # kappa mu = mu / sqrt(1 + pi s^2 / 8) is unchanged when phi is divided by r and the
+            # 1 by r^2. With r the largest |phi_i| (at least the bias's 1), mu and s^2 cannot
+            # overflow for huge inputs, where inf / inf would give NaN; the ray's limit remains.
+            r = np.max(np.abs(Phi), axis=1)
+            Phi = Phi / r[:, None]
+            mu = Phi @ self.w_map
+            s2 = np.einsum("nd,de,ne->n", Phi, self.Sigma, Phi)
+            return sigmoid(mu / np.sqrt((1.0 / r) ** 2 + np.pi * s2 / 8.0))
         n_samples = check_positive_int(n_samples, "n_samples (weight samples)", where)
         Phi = self._checked_features(X, "predictive_probabilities")
         eps = np.random.default_rng(seed).standard_normal((n_samples, len(self.w_map)))

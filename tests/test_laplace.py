@@ -1,9 +1,11 @@
 """LastLayerLaplace: the Hessian of the negative log posterior, the MAP, and the predictive.
 
 The Hessian is checked against finite differences of the hand-written gradient (itself checked
-against finite differences of the value) and against its formula; the MAP of a Bayesian logistic
-regression is found by Newton's method; the probit approximation is compared with Monte Carlo
-over weight samples and with the predictive integral computed on a fine grid.
+against finite differences of the value) and against its formula; ``fit`` must reach the mode
+(the gradient, summed point by point, vanishes there; plain Newton without a line search, written
+here, reaches the same point) and must refuse a point where the gradient does not vanish; the
+probit approximation is compared with Monte Carlo over weight samples and with the predictive
+integral computed on a fine grid.
 """
 
 import numpy as np
@@ -22,6 +24,8 @@ from coursepkg import (
 )
 from coursepkg.gradcheck import relative_error
 from coursepkg.laplace import (
+    find_map,
+    gradient_tolerance,
     negative_log_posterior,
     negative_log_posterior_gradient,
     negative_log_posterior_hessian,
@@ -42,9 +46,10 @@ def toy_data(rng, N=40):
     return X, y
 
 
-def newton_map(Phi, t, prior_precision, steps=30):
-    """The MAP of Bayesian logistic regression by Newton's method, w <- w - H^-1 grad E."""
-    w = np.zeros(Phi.shape[1])
+def newton_map(Phi, t, prior_precision, steps=30, w=None):
+    """The MAP of Bayesian logistic regression by plain Newton steps, w <- w - H^-1 grad E,
+    from w = 0 (where they converge for these small problems) unless told otherwise."""
+    w = np.zeros(Phi.shape[1]) if w is None else np.array(w, dtype=float)
     for _ in range(steps):
         g = negative_log_posterior_gradient(w, Phi, t, prior_precision)
         w = w - np.linalg.solve(negative_log_posterior_hessian(w, Phi, prior_precision), g)
@@ -83,27 +88,108 @@ def test_gradient_and_hessian_by_finite_differences(seed):
     np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-14)
 
 
-def test_fit_computes_the_formula_on_the_network_features():
+def gradient_by_points(w, Phi, t, prior_precision):
+    """grad E written independently of coursepkg: one term per training point."""
+    g = prior_precision * w
+    for phi, tn in zip(Phi, t, strict=True):
+        g = g + (1.0 / (1.0 + np.exp(-phi @ w)) - tn) * phi
+    return g
+
+
+def test_fit_finds_the_mode_and_computes_the_formula_there():
     rng = np.random.default_rng(3)
     model = small_network(rng)
     X, y = toy_data(rng)
     laplace = LastLayerLaplace(model, prior_precision=2.0).fit(X, y)
 
     Phi = np.column_stack([np.tanh(X @ model[0].W.value + model[0].b.value), np.ones(len(X))])
-    w_map = np.append(model[2].W.value[:, 0], model[2].b.value)
+    w_trained = np.append(model[2].W.value[:, 0], model[2].b.value)
     np.testing.assert_allclose(laplace.features(X), Phi, rtol=1e-14)
-    np.testing.assert_array_equal(laplace.w_map, w_map)
-    p = sigmoid(Phi @ w_map)
+    np.testing.assert_array_equal(laplace.w_trained, w_trained)
+    # the random last layer is far from the mode; fit moves to where the gradient vanishes
+    assert np.linalg.norm(gradient_by_points(w_trained, Phi, y, 2.0)) > 1.0
+    assert np.linalg.norm(gradient_by_points(laplace.w_map, Phi, y, 2.0)) < 1e-10
+    assert laplace.gradient_norm < 1e-10 and laplace.newton_steps >= 2
+    np.testing.assert_allclose(laplace.w_map, newton_map(Phi, y, 2.0), rtol=1e-10, atol=1e-12)
+    p = sigmoid(Phi @ laplace.w_map)
     H = sum(
         pn * (1 - pn) * np.outer(phi, phi) for pn, phi in zip(p, Phi, strict=True)
     ) + 2.0 * np.eye(6)
     np.testing.assert_allclose(laplace.H, H, rtol=1e-12)
+    assert np.linalg.eigvalsh(laplace.H).min() >= 2.0 - 1e-12  # positive definite: H >= lambda I
     np.testing.assert_allclose(laplace.Sigma @ laplace.H, np.eye(6), atol=1e-12)
-    assert laplace.H.dtype == laplace.Sigma.dtype == np.float64
+    assert laplace.H.dtype == laplace.Sigma.dtype == laplace.w_map.dtype == np.float64
     assert laplace.n_train == len(X)
-    # the last layer's weights are copied: later training does not change the fitted posterior
+    # the model is not changed, and its weights are copied: training it later changes nothing
+    np.testing.assert_array_equal(np.append(model[2].W.value[:, 0], model[2].b.value), w_trained)
+    w_map = laplace.w_map.copy()
     model[2].W.value[...] = 0.0
+    np.testing.assert_array_equal(laplace.w_trained, w_trained)
     np.testing.assert_array_equal(laplace.w_map, w_map)
+
+
+def test_mode_of_a_relu_network_on_separable_data():
+    """ReLU features and separable labels: without the prior the likelihood has no maximum (the
+    weights would grow forever); with it, the mode exists and fit finds it."""
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((100, 2))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    model = Sequential(Linear(2, 20, rng=0, init="he"), ReLU(), Linear(20, 1, rng=1))
+    model[2].W.value *= 50.0  # a last layer as a long run without weight decay leaves it
+    for lam in (1.0, 1e-3):
+        laplace = LastLayerLaplace(model, prior_precision=lam).fit(X, y)
+        Phi = laplace.features(X)
+        g = gradient_by_points(laplace.w_map, Phi, y, lam)
+        assert np.linalg.norm(g) <= gradient_tolerance(laplace.w_map, Phi, lam)
+        g_trained = gradient_by_points(laplace.w_trained, Phi, y, lam)
+        assert np.linalg.norm(g_trained) > 1e6 * np.linalg.norm(g)
+        assert negative_log_posterior(laplace.w_map, Phi, y, lam) < negative_log_posterior(
+            laplace.w_trained, Phi, y, lam
+        )
+        # a mode: E rises in every direction, as H > 0 says
+        for d in 1e-3 * rng.standard_normal((5, Phi.shape[1])):
+            assert negative_log_posterior(laplace.w_map + d, Phi, y, lam) > negative_log_posterior(
+                laplace.w_map, Phi, y, lam
+            )
+
+
+def test_the_line_search_never_increases_E_from_a_far_start():
+    """Plain Newton overshoots from a start far out on the flat part of E and diverges; with the
+    backtracking line search every step lowers E, and it still converges."""
+    rng = np.random.default_rng(11)
+    X, y = toy_data(rng, N=50)
+    Phi = np.column_stack([X, np.ones(len(X))])
+    lam = 1e-2
+    w_far = np.array([-40.0, 30.0, 20.0])  # confidently wrong on most points
+    plain_newton = newton_map(Phi, y, lam, steps=5, w=w_far)
+    assert not np.isfinite(plain_newton).all() or negative_log_posterior(
+        plain_newton, Phi, y, lam
+    ) > negative_log_posterior(w_far, Phi, y, lam)
+    values = [
+        negative_log_posterior(find_map(w_far, Phi, y, lam, max_steps=k)[0], Phi, y, lam)
+        for k in range(12)
+    ]
+    assert np.all(np.diff(values) <= 0)
+    w, steps = find_map(w_far, Phi, y, lam)
+    assert np.linalg.norm(negative_log_posterior_gradient(w, Phi, y, lam)) <= gradient_tolerance(
+        w, Phi, lam
+    )
+    assert steps < 30
+
+
+def test_fit_refuses_a_point_whose_gradient_does_not_vanish():
+    rng = np.random.default_rng(12)
+    model = small_network(rng)
+    model[2].W.value *= 100.0
+    X, y = toy_data(rng)
+    laplace = LastLayerLaplace(model, prior_precision=1.0)
+    with pytest.raises(RuntimeError, match=r"no mode found: after 1 Newton steps \|grad E\|"):
+        laplace.fit(X, y, max_steps=1)
+    assert laplace.w_map is None and laplace.Sigma is None  # nothing half-fitted is left
+    laplace.fit(X, y)  # with the default number of steps it converges
+    assert laplace.gradient_norm <= gradient_tolerance(
+        laplace.w_map, laplace.features(X), laplace.prior_precision
+    )
 
 
 def test_newton_map_has_zero_gradient_and_the_laplace_hessian():
@@ -115,6 +201,7 @@ def test_newton_map_has_zero_gradient_and_the_laplace_hessian():
 
     model = Linear.from_weights(w[:2, None], w[2:])  # Bayesian logistic regression
     laplace = LastLayerLaplace(model, prior_precision=0.5).fit(X, y)
+    assert laplace.newton_steps == 0  # already at the mode: fit keeps it
     np.testing.assert_allclose(laplace.w_map, w, rtol=1e-15)
     np.testing.assert_allclose(laplace.H, negative_log_posterior_hessian(w, Phi, 0.5), rtol=1e-12)
     # the Gaussian is the quadratic expansion of E at the mode: E(w + d) - E(w) ~ d^T H d / 2
@@ -136,7 +223,8 @@ def test_probit_is_the_map_prediction_without_uncertainty():
     laplace = LastLayerLaplace(model, prior_precision=1e12).fit(X, y)
     mu, s2 = laplace.logit_mean_and_variance(X)
     assert s2.max() < 1e-10
-    p_map = sigmoid(model(X)).ravel()
+    assert np.abs(laplace.w_map).max() < 1e-10  # so strong a prior holds the mode at 0
+    p_map = sigmoid(laplace.features(X) @ laplace.w_map)
     np.testing.assert_allclose(laplace.predictive_probabilities(X), p_map, atol=1e-10)
     np.testing.assert_allclose(
         laplace.predictive_probabilities(X, method="samples", n_samples=10), p_map, atol=1e-5
@@ -150,8 +238,11 @@ def test_logit_variance_is_the_quadratic_form():
     laplace = LastLayerLaplace(model).fit(X, y)
     mu, s2 = laplace.logit_mean_and_variance(X[:4])
     Phi = laplace.features(X[:4])
-    np.testing.assert_allclose(mu, model(X[:4]).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(mu, Phi @ laplace.w_map, rtol=1e-12)
     np.testing.assert_allclose(s2, [phi @ laplace.Sigma @ phi for phi in Phi], rtol=1e-12)
+    # mu is the logit of the network whose last layer is w_MAP
+    model[2].W.value[:, 0], model[2].b.value[:] = laplace.w_map[:-1], laplace.w_map[-1:]
+    np.testing.assert_allclose(mu, model(X[:4]).ravel(), rtol=1e-12)
 
 
 def test_probit_approximation_is_close_to_the_integral():
@@ -238,9 +329,9 @@ def test_bad_data_and_calls_are_rejected():
         laplace.fit(X[:0], y[:0])
     with pytest.raises(ValueError, match="X has 4 samples but y has 3"):
         laplace.fit(X, y[:3])
-    with pytest.raises(ValueError, match="labels y must be 0 or 1"):
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] for 2 classes"):
         laplace.fit(X, np.array([0, 1, 2, 0]))
-    with pytest.raises(ValueError, match=r"labels y of shape \(N,\) or \(N, 1\)"):
+    with pytest.raises(ValueError, match=r"y must be integer class labels of shape \(N,\)"):
         laplace.fit(X, np.ones((4, 2)))
     with pytest.raises(ValueError, match="X has 5 features per sample, but this layer expects 2"):
         laplace.fit(np.ones((4, 5)), y)
@@ -256,3 +347,116 @@ def test_bad_data_and_calls_are_rejected():
     single = LastLayerLaplace(Linear(3, 1))
     with pytest.raises(ValueError, match="Reshape your data"):
         single.fit(np.ones(3), np.ones(3))
+
+
+# Bad and extreme input, one kind at a time (issue 11) ---------------------------------------
+
+
+def relu_laplace(dtype=np.float64, prior_precision=1.0):
+    model = Sequential(
+        Linear(2, 16, rng=0, init="he", dtype=dtype), ReLU(), Linear(16, 1, rng=1, dtype=dtype)
+    )
+    return LastLayerLaplace(model, prior_precision=prior_precision)
+
+
+def relu_data(N=30):
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((N, 2))
+    return X, (X[:, 0] + 0.5 * rng.standard_normal(N) > 0).astype(int)
+
+
+def test_empty_inputs_are_refused_everywhere():
+    X, y = relu_data()
+    laplace = relu_laplace()
+    with pytest.raises(ValueError, match="empty data set"):
+        laplace.fit(np.ones((0, 2)), np.ones(0))
+    laplace.fit(X, y)
+    for call in (
+        lambda E: laplace.predictive_probabilities(E),
+        lambda E: laplace.predictive_probabilities(E, method="samples"),
+        laplace.logit_mean_and_variance,
+    ):
+        with pytest.raises(ValueError, match="empty X"):
+            call(np.ones((0, 2)))
+
+
+def test_integer_inputs_and_labels_give_the_float_results():
+    X, y = relu_data()
+    X_int = np.round(3 * X).astype(np.int32)
+    a = relu_laplace().fit(X_int, y)
+    b = relu_laplace().fit(X_int.astype(np.float64), y.astype(np.float64))
+    c = relu_laplace().fit(X_int.astype(np.float64), y.astype(bool).reshape(-1, 1))
+    np.testing.assert_array_equal(a.w_map, b.w_map)
+    np.testing.assert_array_equal(a.w_map, c.w_map)
+    np.testing.assert_array_equal(
+        a.predictive_probabilities(X_int[:5]), b.predictive_probabilities(X_int[:5] * 1.0)
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_are_refused(bad):
+    X, y = relu_data()
+    laplace = relu_laplace()
+    X_bad = X.copy()
+    X_bad[3, 1] = bad
+    with pytest.raises(ValueError, match=r"X contains NaN or infinite values \(the first at index"):
+        laplace.fit(X_bad, y)
+    y_bad = y.astype(float)
+    y_bad[2] = bad
+    with pytest.raises(ValueError, match="y contains NaN or infinite values"):
+        laplace.fit(X, y_bad)
+    laplace.fit(X, y)
+    with pytest.raises(ValueError, match="X contains NaN or infinite values"):
+        laplace.predictive_probabilities(X_bad)
+
+
+def test_huge_inputs_give_the_limit_along_the_ray_not_nan():
+    """Along a ray alpha x the probit probability of a ReLU network tends to a limit strictly
+    inside (0, 1) (Kristiadi et al. 2020). The old code computed mu and s^2 first, which
+    overflow to inf for alpha = 1e300, and returned NaN from inf / inf."""
+    X, y = relu_data()
+    laplace = relu_laplace().fit(X, y)
+    direction = np.array([[1.0, -2.0], [-3.0, 0.5]])
+    p = [laplace.predictive_probabilities(a * direction) for a in (1e3, 1e6, 1e300)]
+    assert np.all(np.isfinite(p[-1])) and np.all((p[-1] > 0) & (p[-1] < 1))
+    np.testing.assert_allclose(p[-1], p[1], rtol=1e-5)  # settled at the limit long before
+    np.testing.assert_allclose(p[1], p[0], rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.zeros((1, 30)), r"y must be integer class labels of shape \(N,\) or \(N, 1\)"),
+        (np.zeros((30, 2)), "For one-hot targets Y use Y.argmax"),
+        (np.float64(1.0), r"shape \(N,\) or \(N, 1\), got shape \(\)"),
+        (np.full(30, 0.5), "got the non-integer value 0.5"),
+        (np.full(30, -1), r"y must lie in \[0, 1\]"),
+        (np.array(["0"] * 30), "y must be integer class labels, got dtype <U1"),
+    ],
+)
+def test_wrong_labels_are_refused(labels, message):
+    X, _ = relu_data()
+    with pytest.raises((ValueError, TypeError), match=message):
+        relu_laplace().fit(X, labels)
+
+
+def test_float32_models_and_inputs_are_fitted_in_float64():
+    X, y = relu_data()
+    a = relu_laplace().fit(X, y)
+    b = relu_laplace(np.float32).fit(X.astype(np.float32), y)
+    for name in ("w_trained", "w_map", "H", "Sigma"):
+        assert getattr(b, name).dtype == np.float64, name
+    # the same mode up to the rounding of the float32 features, and a true mode of those
+    np.testing.assert_allclose(b.w_map, a.w_map, rtol=1e-4, atol=1e-5)
+    assert b.gradient_norm <= gradient_tolerance(b.w_map, b.features(X.astype(np.float32)), 1.0)
+    p = b.predictive_probabilities(X.astype(np.float32))
+    assert p.dtype == np.float64
+    np.testing.assert_allclose(p, a.predictive_probabilities(X), atol=1e-5)
+
+
+def test_fit_options_are_checked():
+    X, y = relu_data()
+    with pytest.raises(ValueError, match="max_steps must be a positive integer"):
+        relu_laplace().fit(X, y, max_steps=0)
+    with pytest.raises(TypeError, match="max_steps must be a positive integer"):
+        relu_laplace().fit(X, y, max_steps=2.5)
