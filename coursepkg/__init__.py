@@ -6,6 +6,7 @@ Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
 """
 
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
+from .batchnorm import BatchNorm
 from .bayes_linear import BayesianLinear
 from .claims import ClaimError, check_claim
 from .conv import Conv2d, conv2d_naive
@@ -20,6 +21,7 @@ from .datasets import (
     sample_function,
     train_test_split,
 )
+from .dropout import Dropout
 from .early_stopping import EarlyStopping
 from .flatten import Flatten
 from .functional import log_softmax, logsumexp, one_hot, sigmoid, softmax, softplus
@@ -56,10 +58,12 @@ __all__ = [
     "Activation",
     "Adam",
     "Arctan",
+    "BatchNorm",
     "BayesianLinear",
     "BinaryCrossEntropy",
     "ClaimError",
     "check_claim",
+    "Dropout",
     "EarlyStopping",
     "ELBOHistory",
     "ELBOTerms",

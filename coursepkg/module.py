@@ -6,6 +6,11 @@ The contract, used by every module in the package:
 * ``backward(grad_out)`` takes dL/d(output), *adds* dL/d(parameter) into each
   ``Parameter.grad``, and returns dL/d(input);
 * ``parameters()`` lists the module's parameters explicitly (no registration magic).
+
+Every module also has a mode, as in PyTorch: ``training`` is True after construction,
+``model.eval()`` switches it off and ``model.train()`` on again, in the module and in every
+module it contains (``children()``). Only layers that behave differently while training look at
+it (``Dropout``, ``BatchNorm``); ``coursepkg.train`` and ``coursepkg.predict`` set it for you.
 """
 
 from __future__ import annotations
@@ -48,7 +53,14 @@ class Parameter:
 
 
 class Module:
-    """Base class of all layers, activations and containers."""
+    """Base class of all layers, activations and containers.
+
+    Attributes:
+        training: True in training mode (the default), False in evaluation mode. Change it with
+            ``train()`` and ``eval()``, which also change the modules inside a container.
+    """
+
+    training: bool = True  # a class default, so that every subclass starts in training mode
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Compute the output for a batch ``X`` and remember what backward needs."""
@@ -70,6 +82,34 @@ class Module:
     def num_parameters(self) -> int:
         """Total number of trainable scalars."""
         return sum(p.size for p in self.parameters())
+
+    def children(self) -> list[Module]:
+        """The modules directly inside this one (none for a layer; a container's modules)."""
+        return []
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every module inside it in training mode (``mode=False``: evaluation).
+
+        Follows PyTorch's ``nn.Module.train``: returns the module itself, so that
+        ``model = Sequential(...).eval()`` works.
+
+        Raises:
+            TypeError: ``mode`` is not a bool (``model.train(X)`` would otherwise silently
+                switch modes instead of training; training is ``coursepkg.train(model, ...)``).
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(
+                f"{self!r}.train: mode must be True or False, got a {type(mode).__name__}. "
+                "To fit a model to data call coursepkg.train(model, loss, optimizer, X, y, ...)."
+            )
+        self.training = bool(mode)
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Put this module and every module inside it in evaluation mode: ``train(False)``."""
+        return self.train(False)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)
@@ -146,6 +186,9 @@ class Sequential(Module):
                 unique.setdefault(id(p), p)
         return list(unique.values())
 
+    def children(self) -> list[Module]:
+        return list(self.modules)
+
     def __getitem__(self, i: int) -> Module:
         return self.modules[i]
 
@@ -158,6 +201,21 @@ class Sequential(Module):
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {m!r}" for m in self.modules)
         return f"Sequential(\n{inner}\n)"
+
+
+def modes(model: Module) -> list[tuple[Module, bool]]:
+    """(module, training) for ``model`` and every module inside it, to restore later with
+    ``restore_modes``: a container's modules may be in different modes."""
+    found = [(model, model.training)]
+    for m in model.children():
+        found.extend(modes(m))
+    return found
+
+
+def restore_modes(saved: list[tuple[Module, bool]]) -> None:
+    """Give every module the mode recorded by ``modes`` (each module only, not its children)."""
+    for m, training in saved:
+        m.training = training
 
 
 def _check_no_shared_modules(modules) -> None:

@@ -11,7 +11,7 @@ from ._validation import check_nonnegative_int, check_positive_int
 from .early_stopping import EarlyStopping
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .metrics import accuracy
-from .module import Module
+from .module import Module, modes, restore_modes
 from .optim import Optimizer
 
 
@@ -130,14 +130,22 @@ def default_metric(loss_fn: Loss):
 def predict(model: Module, X: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """The model's outputs for all of X, computed ``batch_size`` samples at a time.
 
-    Same result as ``model(X)``, but the memory a forward pass needs (e.g. a convolution's
-    im2col matrix) stays that of one chunk. Shapes: X (N, ...) -> outputs (N, ...).
+    The model runs in evaluation mode (``model.eval()``: dropout off, batch normalization with
+    its running statistics), so each sample's output does not depend on the others in its
+    chunk; afterwards every module is back in the mode it was in. With that, the result is
+    ``model.eval()(X)``, but the memory a forward pass needs (e.g. a convolution's im2col matrix)
+    stays that of one chunk. Shapes: X (N, ...) -> outputs (N, ...).
     """
     batch_size = check_positive_int(batch_size, "batch_size", "predict")
     X = np.asarray(X)
-    if len(X) <= batch_size:
-        return model(X)
-    return np.concatenate([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    saved = modes(model)
+    model.eval()
+    try:
+        if len(X) <= batch_size:
+            return model(X)
+        return np.concatenate([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    finally:
+        restore_modes(saved)
 
 
 def train(
@@ -160,6 +168,12 @@ def train(
 
     Each step: zero the gradients, forward a mini-batch, compute the loss, backward its gradient
     through the model, and let the optimizer update the parameters.
+
+    Modes: the steps run in training mode (``model.train()``: dropout on, batch normalization
+    with the mini-batch's statistics); the metric and the validation loss are computed with
+    ``predict``, in evaluation mode. When ``train`` returns (or raises), every module is back in
+    the mode it had before the call: a new model is in training mode, so call ``model.eval()``
+    (or use ``predict``) before using ``model(X)`` for predictions.
 
     Args:
         model, loss_fn, optimizer: what to train, on which loss, with which update rule.
@@ -204,6 +218,21 @@ def train(
     if early_stopping is not None:
         _check_early_stopping(early_stopping, validation_data, metric, automatic, loss_fn)
         early_stopping.reset()
+    saved = modes(model)
+    try:
+        return _train_epochs(
+            model, loss_fn, optimizer, X, y, epochs, batch_size, seed, metric,
+            validation_data, progress, desc, early_stopping,
+        )  # fmt: skip
+    finally:
+        restore_modes(saved)
+
+
+def _train_epochs(
+    model, loss_fn, optimizer, X, y, epochs, batch_size, seed, metric, validation_data,
+    progress, desc, early_stopping,
+) -> History:  # fmt: skip
+    """The loop of ``train``, on checked arguments."""
     rng = np.random.default_rng(seed)
     history = History(metric_name=getattr(metric, "__name__", "") if metric else "")
 
@@ -211,6 +240,7 @@ def train(
     # shows the number of epochs it actually ran.
     bar = progress_bar(total=epochs, desc=desc, enabled=progress)
     metric_tried = metric is None
+    model.train()  # for the steps; predict switches to evaluation mode and back
     for epoch in range(1, epochs + 1):
         total = 0.0
         for idx in minibatches(len(X), batch_size, rng):
