@@ -120,7 +120,12 @@ def find_map(w_start, Phi, t, prior_precision: float, *, max_steps: int = 100):
         g = negative_log_posterior_gradient(w, Phi, t, prior_precision)
         if np.linalg.norm(g) <= gradient_tolerance(w, Phi, prior_precision):
             return w, step
-        L = np.linalg.cholesky(negative_log_posterior_hessian(w, Phi, prior_precision))
+        try:
+            L = np.linalg.cholesky(negative_log_posterior_hessian(w, Phi, prior_precision))
+        except (
+            np.linalg.LinAlgError
+        ):  # H is singular in float64 (a tiny lambda): the caller decides
+            return w, step
         d = -np.linalg.solve(L.T, np.linalg.solve(L, g))
         slope = g @ d  # < 0: d is a descent direction because H is positive definite
         alpha = 1.0
@@ -229,8 +234,9 @@ class LastLayerLaplace:
 
         Raises:
             ValueError: for an empty data set, X and y of different lengths, labels other than 0
-                and 1 or of another shape, NaN or infinite values in X or in the features, or
-                features so large that E or H overflow.
+                and 1 or of another shape, NaN or infinite values in X or in the features,
+                features so large that E or H overflow, or a prior_precision so small that H is
+                singular in float64.
             RuntimeError: if Newton's method stops at a point whose gradient is not near zero
                 (the Laplace approximation would then not be taken at a mode).
         """
@@ -255,6 +261,15 @@ class LastLayerLaplace:
                 f"weights (the largest feature is {np.max(np.abs(Phi)):.3g}); scale the inputs."
             )
         w_map, steps = find_map(w_trained, Phi, t, lam, max_steps=max_steps)
+        H = negative_log_posterior_hessian(w_map, Phi, lam)
+        try:
+            L = np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"{where}: the Hessian is not positive definite in float64: "
+                f"prior_precision = {lam:g} is negligible next to the data's curvature (up to "
+                f"{np.linalg.eigvalsh(H).max():.3g}). Use a larger prior_precision."
+            ) from None
         gradient_norm = float(np.linalg.norm(negative_log_posterior_gradient(w_map, Phi, t, lam)))
         tolerance = gradient_tolerance(w_map, Phi, lam)
         if not gradient_norm <= tolerance:
@@ -263,11 +278,10 @@ class LastLayerLaplace:
                 f"{gradient_norm:.3g}, above the tolerance {tolerance:.3g}. The Laplace "
                 "approximation needs the point where the gradient vanishes. Raise max_steps; "
                 f"features as large as {np.max(np.abs(Phi)):.3g} (scale the inputs) or a tiny "
-                "prior_precision make E hard to minimize in float64."
+                f"prior_precision ({lam:g}) make E hard to minimize in float64."
             )
-        H = negative_log_posterior_hessian(w_map, Phi, lam)
         # Sigma = H^-1 from the Cholesky factor H = L L^T: Sigma = L^-T L^-1.
-        L_inv = np.linalg.inv(np.linalg.cholesky(H))
+        L_inv = np.linalg.inv(L)
         self.w_trained, self.w_map, self.H, self.Sigma = w_trained, w_map, H, L_inv.T @ L_inv
         self._sample_factor = L_inv
         self.gradient_norm, self.newton_steps, self.n_train = gradient_norm, steps, len(t)

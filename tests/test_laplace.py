@@ -460,3 +460,14 @@ def test_fit_options_are_checked():
         relu_laplace().fit(X, y, max_steps=0)
     with pytest.raises(TypeError, match="max_steps must be a positive integer"):
         relu_laplace().fit(X, y, max_steps=2.5)
+
+
+@pytest.mark.parametrize("prior_precision", [1e-20, 1e-300])
+def test_a_negligible_prior_gives_a_clear_error(prior_precision):
+    """Dead ReLU units leave H = lambda along their weights, singular in float64 for a tiny lambda;
+    the old code passed NumPy's bare 'Matrix is not positive definite' on."""
+    X, y = relu_data()
+    with pytest.raises(
+        ValueError, match=r"not positive definite in float64: prior_precision = 1e-"
+    ):
+        relu_laplace(prior_precision=prior_precision).fit(X, y)
