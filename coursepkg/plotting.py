@@ -1,4 +1,5 @@
-"""Plot helpers shared by the chapters: decision regions, probability maps, curves, confusions."""
+"""Plot helpers shared by the chapters: decision regions, probability maps, curves, confusions,
+computational graphs."""
 
 from __future__ import annotations
 
@@ -146,6 +147,105 @@ def plot_loss_curves(history, ax=None, *, title: str = "Training loss", log_scal
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
+    ax.set_title(title)
+    return ax
+
+
+def plot_computational_graph(nodes, edges, ax=None, *, operations=(), title: str = ""):
+    """Draw a computational graph with its forward values and backward gradients on the edges.
+
+    Each edge is an arrow from one node to the next. Above it (to its left, seen along the arrow)
+    the value the forward pass sent along it is written in green; below it, the gradient the
+    backward pass sent back, in red. This is the picture of backpropagation in chapter 3 (after
+    the circuit diagrams of CS231n's notes on backpropagation).
+
+    Args:
+        nodes: dict name -> (x, y), each node's position in data coordinates. Keep nodes at
+            least about 1 unit apart: the circles have radius 0.3 and the labels sit 0.22 off
+            the edge.
+        edges: sequence of (source, target, value, gradient): two node names and two real
+            numbers, printed with the ``g`` format.
+        operations: names of the nodes that compute something (drawn as circles, e.g. "+", "×");
+            the other nodes (inputs, output) are drawn as plain names.
+        ax: the axes to draw on (default: the current axes).
+        title: the axes' title.
+
+    Returns:
+        The axes. Their aspect is equal and their limits fit the nodes with a margin of 0.5.
+
+    Raises:
+        ValueError: no nodes, a position that is not two finite numbers, an edge that does not
+            have four entries, names a node missing from ``nodes`` or joins a node to itself
+            (or to a node at the same place), a value or gradient that is NaN or infinite, or
+            an operation that is not a node.
+        TypeError: a position, value or gradient that is not a number.
+    """
+    where = "plot_computational_graph"
+    if not nodes:
+        raise ValueError(f"{where}: nodes is empty; give each node a position (x, y).")
+    positions = {}
+    for name, position in nodes.items():
+        positions[name] = as_float_array(position, f"the position of node {name!r}", where)
+        if positions[name].shape != (2,):
+            raise ValueError(
+                f"{where}: the position of node {name!r} must be two numbers (x, y), got "
+                f"{position!r}."
+            )
+    checked = []
+    for edge in edges:
+        if len(edge) != 4:
+            raise ValueError(
+                f"{where}: each edge is (source, target, value, gradient), got {edge!r}."
+            )
+        source, target, value, grad = edge
+        for name in (source, target):
+            if name not in positions:
+                raise ValueError(
+                    f"{where}: edge {source!r} -> {target!r} names node {name!r}, which is not "
+                    f"in nodes ({', '.join(map(repr, positions))})."
+                )
+        length = np.linalg.norm(positions[target] - positions[source])
+        if length == 0.0:
+            raise ValueError(
+                f"{where}: edge {source!r} -> {target!r} joins two points at the same place."
+            )
+        what = f"the value and gradient of edge {source!r} -> {target!r}"
+        value_grad = as_float_array([value, grad], what, where)
+        checked.append((positions[source], positions[target], length, *value_grad))
+    for name in operations:
+        if name not in positions:
+            raise ValueError(f"{where}: operation {name!r} is not in nodes.")
+
+    ax = ax or plt.gca()
+    for start, end, length, value, grad in checked:
+        along = (end - start) / length
+        normal = np.array([-along[1], along[0]])  # "up" for an edge that runs to the right
+        # Stop the arrow short of both ends so that it does not run into the circles or names.
+        ax.annotate(
+            "",
+            xy=end - 0.3 * along,
+            xytext=start + 0.25 * along,
+            arrowprops={"arrowstyle": "-|>", "color": "0.4", "lw": 1.5},
+        )
+        label_at = start + 0.45 * (end - start)
+        style = {"ha": "center", "va": "center", "fontsize": 12, "weight": "bold"}
+        ax.text(*(label_at + 0.22 * normal), f"{value:g}", color="green", **style)
+        ax.text(*(label_at - 0.22 * normal), f"{grad:g}", color="red", **style)
+    for name, (x, y) in positions.items():
+        if name in operations:
+            circle = plt.Circle((x, y), 0.3, facecolor="#e8eef7", edgecolor="0.3", lw=1.5)
+            ax.add_patch(circle)
+        ax.text(x, y, str(name), ha="center", va="center", fontsize=15)
+    corners = np.array(list(positions.values()))
+    ax.set_xlim(corners[:, 0].min() - 0.5, corners[:, 0].max() + 0.5)
+    ax.set_ylim(corners[:, 1].min() - 0.5, corners[:, 1].max() + 0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel(
+        "forward pass: values (green) flow along the arrows;   "
+        "backward pass: gradients (red) flow against them"
+    )
     ax.set_title(title)
     return ax
 

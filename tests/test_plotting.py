@@ -4,10 +4,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.text import Annotation
 
 from coursepkg import History, Linear, Sequential, Tanh, confusion_matrix, make_annuli
 from coursepkg.plotting import (
     grid_over,
+    plot_computational_graph,
     plot_confusion_matrix,
     plot_decision_regions,
     plot_loss_curves,
@@ -108,3 +110,54 @@ def test_plot_confusion_matrix():
     assert isinstance(out, Axes) and out is ax
     assert ax.get_title() == "digits"
     assert sorted(t.get_text() for t in ax.texts) == sorted(str(c) for c in C.ravel())
+
+
+GRAPH_NODES = {"x": (0, 2), "y": (0, 0), "+": (2, 1), "f": (4, 1)}
+GRAPH_EDGES = [("x", "+", -2.0, 1.5), ("y", "+", 5.0, 1.5), ("+", "f", 3.0, 1.0)]
+
+
+def _labels(ax):
+    """The axes' texts without the arrows (an Annotation is a Text too)."""
+    return [t for t in ax.texts if not isinstance(t, Annotation)]
+
+
+def test_plot_computational_graph_writes_values_in_green_and_gradients_in_red():
+    _, ax = plt.subplots()
+    out = plot_computational_graph(GRAPH_NODES, GRAPH_EDGES, ax, operations="+", title="g")
+    assert out is ax and ax.get_title() == "g"
+    green = [t.get_text() for t in _labels(ax) if t.get_color() == "green"]
+    red = [t.get_text() for t in _labels(ax) if t.get_color() == "red"]
+    assert green == ["-2", "5", "3"] and red == ["1.5", "1.5", "1"]
+    names = [t.get_text() for t in _labels(ax) if t.get_color() not in ("green", "red")]
+    assert names == ["x", "y", "+", "f"]
+    assert len(ax.patches) == 1  # one circle, for the one operation
+    assert sum(isinstance(t, Annotation) for t in ax.texts) == 3  # one arrow per edge
+
+
+def test_plot_computational_graph_puts_the_value_above_and_the_gradient_below():
+    _, ax = plt.subplots()
+    plot_computational_graph({"a": (0, 0), "b": (3, 0)}, [("a", "b", 7.0, -1.0)], ax)
+    value, grad = _labels(ax)[:2]
+    assert (value.get_text(), grad.get_text()) == ("7", "-1")
+    # 0.45 of the way along the edge, 0.22 above and below it
+    np.testing.assert_allclose(value.get_position(), (1.35, 0.22))
+    np.testing.assert_allclose(grad.get_position(), (1.35, -0.22))
+    assert ax.get_xlim() == (-0.5, 3.5) and ax.get_ylim() == (-0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    "nodes, edges, operations, message",
+    [
+        ({}, [], (), "nodes is empty"),
+        ({"a": (0, 0, 1)}, [], (), r"position of node 'a' must be two numbers"),
+        ({"a": (0, 0), "b": (1, 0)}, [("a", "c", 1.0, 1.0)], (), r"names node 'c', which is not"),
+        ({"a": (0, 0), "b": (0, 0)}, [("a", "b", 1.0, 1.0)], (), "at the same place"),
+        ({"a": (0, 0), "b": (1, 0)}, [("a", "b", 1.0)], (), r"\(source, target, value, gradient\)"),
+        ({"a": (0, 0), "b": (1, 0)}, [("a", "b", np.nan, 1.0)], (), "NaN or infinite"),
+        ({"a": (0, 0), "b": (1, 0)}, [], "+", r"operation '\+' is not in nodes"),
+    ],
+)
+def test_plot_computational_graph_rejects_bad_graphs(nodes, edges, operations, message):
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=message):
+        plot_computational_graph(nodes, edges, ax, operations=operations)
