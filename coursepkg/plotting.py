@@ -243,8 +243,8 @@ def plot_computational_graph(nodes, edges, ax=None, *, operations=(), title: str
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel(
-        "forward pass: values (green) flow along the arrows;   "
-        "backward pass: gradients (red) flow against them"
+        "forward pass: values (green) along the arrows;   "
+        "backward pass: gradients (red) against them"
     )
     ax.set_title(title)
     return ax
