@@ -4,7 +4,19 @@ evaluation mode, gradient checks for (N, C) and channels-last (N, H, W, C) input
 import numpy as np
 import pytest
 
-from coursepkg import BatchNorm, Conv2d, Flatten, Linear, ReLU, Sequential, grad_check
+from coursepkg import (
+    SGD,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    Linear,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    grad_check,
+    predict,
+    train,
+)
 
 TOLERANCE = 1e-7
 EPS = 1e-5
@@ -221,3 +233,25 @@ def test_parameters_and_running_statistics():
     np.testing.assert_array_equal(bn.running_mean, np.zeros(4))
     np.testing.assert_array_equal(bn.running_var, np.ones(4))
     assert bn.num_parameters() == 8
+
+
+def test_train_uses_batch_statistics_and_predict_the_running_ones():
+    # A network with batch normalization trained by coursepkg.train: predict gives the
+    # evaluation-mode outputs (running statistics), the same for a sample alone or in a batch,
+    # and the modes are as before afterwards.
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, (64, 2))
+    y = (X[:, 0] > 5.0).astype(int)
+    net = Sequential(Linear(2, 8, rng=1), BatchNorm(8), ReLU(), Linear(8, 2, rng=2))
+    history = train(net, SoftmaxCrossEntropy(), SGD(net.parameters(), lr=0.1), X, y, epochs=20,
+                    batch_size=16, validation_data=(X, y), progress=False)  # fmt: skip
+    assert history.val_metric[-1] > 0.9
+    assert net.training and net[1].training
+    assert not np.allclose(net[1].running_mean, 0.0)  # updated during the steps
+    running_mean = net[1].running_mean.copy()
+    outputs = predict(net, X)
+    np.testing.assert_array_equal(net[1].running_mean, running_mean)  # not updated by predict
+    np.testing.assert_allclose(outputs, net.eval()(X))
+    np.testing.assert_allclose(predict(net, X[:1]), outputs[:1])
+    # validation loss of the last epoch = the loss of the evaluation-mode outputs
+    np.testing.assert_allclose(history.val_loss[-1], SoftmaxCrossEntropy()(outputs, y))
