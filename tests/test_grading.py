@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -212,6 +213,25 @@ def gradebook(course, tmp_path_factory):
     partial.cells = [c for c in partial.cells if c.get("id") != "ex2-answer"]
     write(partial, subs / "deleter" / "my work.ipynb")  # renamed: found by its metadata
 
+    # Honest students whose environment differs (issue 12): other Python kernels, names that
+    # collide once sanitized, a stale JupyterLab copy, a folder name that is not UTF-8.
+    py311 = fill(student_nb, CORRECT)
+    py311.metadata["kernelspec"] = {
+        "name": "python3.11",
+        "display_name": "Python 3.11",
+        "language": "python",
+    }
+    write(py311, subs / "py311" / name)
+    conda = fill(student_nb, CORRECT)
+    conda.metadata["kernelspec"] = {"name": "conda-env-nn-py", "display_name": "Python [nn]"}
+    conda.metadata["language_info"] = {"name": "python"}
+    write(conda, subs / "conda" / name)
+    write(fill(student_nb, CORRECT), subs / "x y" / name)
+    write(fill(student_nb, WRONG), subs / "x_y" / name)
+    write(fill(student_nb, CORRECT), subs / "copier" / name)
+    write(fill(student_nb, WRONG), subs / "copier" / "00_demo_exercises-Copy1.ipynb")
+    write(fill(student_nb, CORRECT), subs / os.fsdecode(b"caf\xe9") / name)
+
     out = tmp_path_factory.mktemp("grades")
     command = [
         sys.executable,
@@ -256,8 +276,14 @@ def test_gradebook_has_one_row_per_student_and_exercise(gradebook):
         "nora",
         "rita",
         "deleter",
+        "py311",
+        "conda",
+        "x y",
+        "x_y",
+        "copier",
+        "caf\\xe9",
     }
-    assert len(rows) == 3 * len(students)
+    assert len(rows) == 3 * len(students) + 1  # the one extra row: copier's ignored copy
     assert (out / "summary.csv").exists() and "Points per student" in stdout
 
 
@@ -326,7 +352,36 @@ def test_malformed_notebooks_get_clear_rows(gradebook):
     assert results(rows, "nora") == ["fail", "fail", "fail"]
     assert "not JSON" in rows["nora", "1"]["reason"]
     assert results(rows, "rita") == ["fail", "fail", "fail"]
-    assert "kernel 'ir'" in rows["rita", "2"]["reason"]
+    assert "written for the language 'R'" in rows["rita", "2"]["reason"]
+
+
+def test_any_python_kernel_is_accepted(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "py311") == ["pass", "pass", "pass"]
+    assert results(rows, "conda") == ["pass", "pass", "pass"]
+
+
+def test_names_that_collide_once_sanitized_keep_their_own_runs(gradebook):
+    rows, out, _, _ = gradebook
+    assert results(rows, "x y") == ["pass", "pass", "pass"]
+    assert results(rows, "x_y") == ["fail", "pass", "fail"]
+    folders = [p.name for p in (out / "runs").iterdir() if p.name.startswith("x_y-")]
+    assert len(folders) == 2
+
+
+def test_a_stale_copy_is_ignored_when_the_released_file_is_there(gradebook):
+    rows, _, _, stdout = gradebook
+    assert results(rows, "copier") == ["pass", "pass", "pass"]
+    ignored = rows["copier", ""]
+    assert ignored["result"] == "ignored" and ignored["points"] == ignored["max_points"] == "0"
+    assert "00_demo_exercises-Copy1.ipynb" in ignored["reason"]
+    assert "graded 00_demo_exercises.ipynb instead" in stdout
+
+
+def test_a_folder_name_that_is_not_utf8_is_graded_and_shown_escaped(gradebook):
+    rows, out, _, stdout = gradebook
+    assert results(rows, "caf\\xe9") == ["pass", "pass", "pass"]
+    assert "caf\\xe9" in stdout and (out / "summary.txt").exists()
 
 
 def test_missing_answer_cell_fails_only_its_exercise(gradebook):

@@ -14,6 +14,7 @@ see exactly what was run).
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 import time
@@ -31,8 +32,8 @@ from .exercise_format import (
 )
 from .rebuild import rebuild
 from .runner import run_notebook
-from .scoring import PASS, Row, failed_rows, score
-from .submissions import Submission, discover, read_submission
+from .scoring import IGNORED, PASS, Row, failed_rows, score
+from .submissions import Submission, discover, display_name, read_submission
 
 GRADEBOOK_COLUMNS = ["student", "chapter", "exercise", "result", "points", "max_points", "reason"]
 SUMMARY_COLUMNS = ["student", "chapter", "status", "points", "max_points", "seconds"]
@@ -103,6 +104,36 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "_"
 
 
+def run_folder_name(student: str) -> str:
+    """A folder name for a student's runs: readable, and different for different students.
+
+    Sanitizing alone would give ``x y`` and ``x_y`` (or two names in non-Latin letters) the same
+    folder, and one student's run would overwrite the other's; the hash of the exact name keeps
+    them apart.
+    """
+    digest = hashlib.sha256(student.encode("utf-8")).hexdigest()[:10]
+    return f"{_safe(student)[:60]}-{digest}"
+
+
+# A cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets
+# (OWASP, "CSV injection"); a leading apostrophe makes the spreadsheet show it as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_REASON = 500
+"""Longest reason text in the gradebook, in characters; the run's pytest.log has the rest."""
+
+
+def csv_text(value, *, limit: int | None = None) -> str:
+    """``value`` as a gradebook cell: valid UTF-8, never a spreadsheet formula, at most
+    ``limit`` characters (then ending in a note that it was cut)."""
+    text = display_name(str(value))
+    cut = " ... (cut; the run's pytest.log has it all)"
+    if limit is not None and len(text) > limit:
+        text = text[: limit - len(cut)].rstrip() + cut
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    return text
+
+
 def grade_one(
     submission: Submission, assignment: Assignment, work: Path, options: GradingOptions
 ) -> Outcome:
@@ -116,6 +147,9 @@ def grade_one(
 
     if submission.path is None:
         return failed("missing", submission.problem or "no notebook submitted")
+    if submission.ignored:  # a duplicate: one row that says so, and no exercise counted twice
+        row = Row(student, chapter, "", IGNORED, 0.0, 0.0, submission.problem or "ignored")
+        return Outcome(student, chapter, "ignored", [row], time.perf_counter() - start)
     if submission.problem:
         return failed("not graded", submission.problem)
     try:
@@ -124,7 +158,7 @@ def grade_one(
         if problem:
             return failed("malformed", f"{submission.path.name}: {problem}")
         graded, missing = rebuild(assignment.nb, student_nb)
-        folder = work / _safe(student) / _safe(chapter)
+        folder = work / run_folder_name(student) / _safe(chapter)
         folder.mkdir(parents=True, exist_ok=True)
         notebook = folder / assignment.path.name
         nbformat.write(graded, notebook)
@@ -191,7 +225,8 @@ def write_gradebook(outcomes: list[Outcome], path: Path) -> None:
         writer.writeheader()
         for outcome in outcomes:
             for row in outcome.rows:
-                record = asdict(row)
+                record = {key: csv_text(value) for key, value in asdict(row).items()}
+                record["reason"] = csv_text(row.reason, limit=MAX_REASON)
                 record["points"], record["max_points"] = (
                     _number(row.points),
                     _number(row.max_points),
@@ -209,8 +244,8 @@ def write_summary(outcomes: list[Outcome], path: Path) -> None:
             max_points = sum(r.max_points for r in o.rows)
             writer.writerow(
                 [
-                    o.student,
-                    o.chapter,
+                    csv_text(o.student),
+                    csv_text(o.chapter),
                     o.status,
                     _number(points),
                     _number(max_points),
@@ -226,9 +261,12 @@ def summary_text(outcomes: list[Outcome]) -> str:
     for student in students:
         rows = [r for o in outcomes if o.student == student for r in o.rows]
         statuses = sorted({o.status for o in outcomes if o.student == student} - {"graded"})
+        ignored = [r.reason for o in outcomes if o.student == student for r in o.rows]
+        ignored = [reason for reason in ignored if reason.startswith("ignored:")]
         note = f"  ({', '.join(statuses)})" if statuses else ""
         got, most = sum(r.points for r in rows), sum(r.max_points for r in rows)
-        lines.append(f"  {student:<24} {_number(got):>6} / {_number(most)}{note}")
+        lines.append(f"  {display_name(student):<24} {_number(got):>6} / {_number(most)}{note}")
+        lines += [f"    {display_name(reason)}" for reason in ignored]
     lines.append("Exercises passed:")
     counts: dict[tuple[str, str], list[int]] = {}
     for o in outcomes:

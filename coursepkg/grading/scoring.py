@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .exercise_format import Exercise
 from .runner import RunResult
 
-PASS, FAIL = "pass", "fail"
+PASS, FAIL, IGNORED = "pass", "fail", "ignored"
 
 
 @dataclass
@@ -48,6 +48,12 @@ def _cell_problem(record: dict | None, cell_timeout: float) -> str:
             return line.split(":", 1)[1].strip() if ":" in line else line
     if record.get("outcome") == "skipped":
         return "skipped"
+    # A failed row never shows a PASS line: when the check printed one and still failed, what
+    # differed is some other output of the cell.
+    lines = [line for line in printed.splitlines() if not line.startswith("PASS exercise")]
+    if any(line.startswith("PASS exercise") for line in printed.splitlines()):
+        other = " ".join(lines[-1].split()) if lines else "an output of another kind"
+        return f"the check cell printed other output than its verdict: {other}"
     if printed:
         return " ".join(printed.splitlines()[-1].split())
     return " ".join(message.split()) or "failed"

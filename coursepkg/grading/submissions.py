@@ -14,6 +14,7 @@ metadata, else, when only one exercise notebook is being graded, to that one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,36 @@ class Submission:
     assignment: str | None
     path: Path | None
     problem: str | None = None
+    ignored: bool = False
+
+    def __post_init__(self):
+        self.student = display_name(self.student)
+
+
+# JupyterLab's "Duplicate" makes name-Copy1.ipynb; browsers and file managers make name (1).ipynb.
+COPY_NAME = re.compile(r"(-Copy\d*| ?\(\d+\)| - Copy| copy( \d+)?)$", re.IGNORECASE)
+
+
+def display_name(name: str) -> str:
+    """A file or folder name as valid UTF-8 text, exactly as given where it can be decoded.
+
+    On Linux, a name from a zip made on Windows can hold bytes that are not UTF-8; Python keeps
+    them as surrogates, which no UTF-8 file (the gradebook) can store. They are shown as
+    ``\\xNN`` escapes instead: visible, and distinct for distinct names.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _preference(path: Path, assignment: str) -> tuple[int, str]:
+    """Sort key among one student's notebooks for one assignment: the released file name first,
+    then any name that does not look like a copy, then copies; ties by name."""
+    if assignment_name(path) == assignment:
+        rank = 0
+    elif COPY_NAME.search(path.stem):
+        rank = 2
+    else:
+        rank = 1
+    return rank, path.name
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -69,7 +100,10 @@ def discover(folder: Path, assignments: list[str]) -> list[Submission]:
     """Every (student, assignment) to grade in ``folder``, sorted by student.
 
     A student folder that lacks an assignment gets a Submission with ``path=None``; a notebook
-    that matches no assignment, or a second notebook for the same one, gets a ``problem``.
+    that matches no assignment gets a ``problem``. When a student handed in several notebooks for
+    one assignment, the one with the released file name is graded (else one that is not named
+    like a copy, such as ``-Copy1`` or `` (1)``); the others are ``ignored``, with a ``problem``
+    saying which was graded, so that no exercise is counted twice.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -85,7 +119,7 @@ def discover(folder: Path, assignments: list[str]) -> list[Submission]:
             student, notebooks = entry.stem, [entry]
         else:
             continue  # e.g. a conftest.py or a README beside the submissions: never used
-        matched: dict[str, Path] = {}
+        candidates: dict[str, list[Path]] = {}
         for path in notebooks:
             name = identify(path, assignments)
             if name is None:
@@ -95,21 +129,32 @@ def discover(folder: Path, assignments: list[str]) -> list[Submission]:
                         None,
                         path,
                         "cannot tell which exercise "
-                        f"notebook {path.name} is (rename it as released)",
+                        f"notebook {display_name(path.name)} is (rename it as released)",
                     )
                 )
-            elif name in matched:
+            else:
+                candidates.setdefault(name, []).append(path)
+        matched: dict[str, Path] = {}
+        for name, paths in candidates.items():
+            graded, *others = sorted(paths, key=lambda p: _preference(p, name))
+            matched[name] = graded
+            found.append(Submission(student, name, graded))
+            for other in others:
+                why = (
+                    "a copy"
+                    if _preference(other, name)[0] > _preference(graded, name)[0]
+                    else "a second notebook"
+                )
                 found.append(
                     Submission(
                         student,
                         name,
-                        path,
-                        f"a second notebook for {name} (graded: {matched[name].name})",
+                        other,
+                        f"ignored: {why} of {name} ({display_name(other.name)}); "
+                        f"graded {display_name(graded.name)} instead",
+                        ignored=True,
                     )
                 )
-            else:
-                matched[name] = path
-                found.append(Submission(student, name, path))
         if entry.is_dir():
             found += [
                 Submission(student, a, None, "no notebook submitted")
@@ -122,8 +167,8 @@ def discover(folder: Path, assignments: list[str]) -> list[Submission]:
 def read_submission(path: Path, kernel_name: str = KERNEL_NAME):
     """Read a submitted notebook; return ``(notebook, None)`` or ``(None, problem)``.
 
-    Problems: not JSON, not a notebook nbformat can read, no cells, or a kernel other than
-    ``kernel_name`` (the answers would be in another language).
+    Problems: not JSON, not a notebook nbformat can read, no cells, or a notebook in a language
+    other than Python (``notebook_language``). Any Python kernel is accepted.
     """
     nbformat = require("nbformat")
     try:
@@ -142,8 +187,32 @@ def read_submission(path: Path, kernel_name: str = KERNEL_NAME):
         return None, f"not a valid notebook: {type(exc).__name__}: {' '.join(str(exc).split())}"
     if not nb.cells:
         return None, "the notebook has no cells"
-    kernelspec = nb.metadata.get("kernelspec") or {}
-    kernel = kernelspec.get("name") if isinstance(kernelspec, dict) else None
-    if kernel is not None and kernel != kernel_name:
-        return None, f"the notebook uses the kernel {kernel!r}, not {kernel_name!r} (Python)"
+    language = notebook_language(nb.metadata)
+    if language is not None and language.lower() != "python":
+        return None, (
+            f"the notebook is written for the language {language!r}; the exercises are Python "
+            f"(kernel {kernel_name!r})"
+        )
     return nb, None
+
+
+def notebook_language(metadata) -> str | None:
+    """The programming language a notebook's metadata declares, or None if it says nothing.
+
+    The kernel's *name* is not a language: ``python3.11``, ``conda-env-nn-py`` and ``python3`` are
+    all Python kernels, and which one a student used does not matter, because the grader runs
+    every rebuilt notebook with its own kernel. ``kernelspec.language`` and ``language_info.name``
+    say what language the answers are in; a kernel name is consulted only when both are absent
+    (``ir`` is R, ``julia-1.10`` Julia).
+    """
+    kernelspec = metadata.get("kernelspec") or {}
+    info = metadata.get("language_info") or {}
+    for source in (kernelspec, info):
+        if isinstance(source, dict):
+            value = source.get("language") if source is kernelspec else source.get("name")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    name = kernelspec.get("name") if isinstance(kernelspec, dict) else None
+    if isinstance(name, str) and name and "py" not in name.lower():
+        return name  # no language recorded, and the kernel's name is not a Python one
+    return None

@@ -1,0 +1,87 @@
+"""What the grader writes is safe to open and to import, whatever the submissions are called.
+
+The end-to-end cases (other kernels, colliding names, copies, names that are not UTF-8) are in
+``test_grading.py``; these are the pieces, one at a time.
+"""
+
+import csv
+import os
+
+import pytest
+
+from coursepkg.grading.grade import MAX_REASON, Outcome, csv_text, run_folder_name, write_gradebook
+from coursepkg.grading.scoring import Row, _cell_problem
+from coursepkg.grading.submissions import COPY_NAME, display_name, notebook_language
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_a_cell_that_a_spreadsheet_would_run_as_a_formula_is_made_text(text):
+    assert csv_text(text) == "'" + text
+
+
+def test_reasons_are_capped_and_say_so():
+    cell = csv_text("x" * 5_000_000, limit=MAX_REASON)
+    assert len(cell) <= MAX_REASON and cell.endswith("pytest.log has it all)")
+
+
+def test_undecodable_bytes_are_shown_as_escapes_and_stay_distinct():
+    a, b = os.fsdecode(b"caf\xe9"), os.fsdecode(b"caf\xe8")
+    assert display_name(a) == "caf\\xe9" != display_name(b)
+    assert display_name("Zoë 学生") == "Zoë 学生"  # valid names are kept exactly
+
+
+def test_the_gradebook_is_written_whatever_the_names_and_reasons(tmp_path):
+    student = os.fsdecode(b"\xff\xfename")
+    rows = [Row(student, "01_perceptron", "1.1", "fail", 0, 1, "=cmd|' /C calc'!A0")]
+    write_gradebook([Outcome(student, "01_perceptron", "graded", rows)], tmp_path / "g.csv")
+    with open(tmp_path / "g.csv", newline="", encoding="utf-8") as f:
+        (record,) = list(csv.DictReader(f))
+    assert record["student"] == "\\xff\\xfename"
+    assert record["reason"] == "'=cmd|' /C calc'!A0"
+
+
+def test_run_folders_differ_for_names_that_sanitize_alike():
+    names = ["x y", "x_y", "Иван", "Пётр", "x/y"]
+    folders = {run_folder_name(n) for n in names}
+    assert len(folders) == len(names)
+    assert all("/" not in f and f.isascii() for f in folders)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "language"),
+    [
+        ({"kernelspec": {"name": "python3.11", "language": "python"}}, "python"),
+        (
+            {"kernelspec": {"name": "conda-env-nn-py"}, "language_info": {"name": "python"}},
+            "python",
+        ),
+        ({"kernelspec": {"name": "conda-env-nn-py"}}, None),
+        ({"kernelspec": {"name": "ir", "language": "R"}}, "R"),
+        ({"kernelspec": {"name": "julia-1.10"}}, "julia-1.10"),
+        ({}, None),
+    ],
+)
+def test_the_language_comes_from_the_metadata_not_the_kernel_name(metadata, language):
+    assert notebook_language(metadata) == language
+
+
+@pytest.mark.parametrize(
+    ("stem", "is_copy"),
+    [
+        ("01_perceptron_exercises-Copy1", True),
+        ("01_perceptron_exercises-Copy2", True),
+        ("01_perceptron_exercises (1)", True),
+        ("01_perceptron_exercises - Copy", True),
+        ("01_perceptron_exercises", False),
+        ("my work", False),
+    ],
+)
+def test_copies_are_recognised_by_name(stem, is_copy):
+    assert bool(COPY_NAME.search(stem)) is is_copy
+
+
+def test_a_failed_row_never_carries_a_pass_line():
+    record = {"outcome": "failed", "message": "", "printed": "PASS exercise 1.2\n"}
+    reason = _cell_problem(record, 60)
+    assert "PASS exercise" not in reason
+    assert "other output than its verdict" in reason
