@@ -258,8 +258,9 @@ def report(runs: list[Run], claims: dict[str, dict]) -> str:
             if b
         )
         smallest = min(margin(entry, v) for v in values)
+        cell = claim.replace("|", "\\|")  # a claim about |x| must not split the table row
         lines.append(
-            f"| {claim} | {bound} | {min(values):.4g} | {max(values):.4g} | {smallest:.3g} "
+            f"| {cell} | {bound} | {min(values):.4g} | {max(values):.4g} | {smallest:.3g} "
             f"| {len(entry['values'])} |"
         )
     return "\n".join(lines) + "\n"
