@@ -11,7 +11,13 @@ import pytest
 
 from coursepkg.grading.grade import MAX_REASON, Outcome, csv_text, run_folder_name, write_gradebook
 from coursepkg.grading.scoring import Row, _cell_problem
-from coursepkg.grading.submissions import COPY_NAME, display_name, notebook_language
+from coursepkg.grading.submissions import (
+    COPY_NAME,
+    discover,
+    display_name,
+    notebook_language,
+    read_submission,
+)
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx"])
@@ -85,3 +91,59 @@ def test_a_failed_row_never_carries_a_pass_line():
     reason = _cell_problem(record, 60)
     assert "PASS exercise" not in reason
     assert "other output than its verdict" in reason
+
+
+# Files that are not ordinary notebooks are refused before anything reads them --------------
+
+ASSIGNMENTS = ["00_demo"]
+
+
+def make_tree(tmp_path):
+    """A submissions folder with one ordinary notebook and every kind of file that is refused."""
+    secret = tmp_path / "instructor" / "00_demo_exercises.ipynb"
+    secret.parent.mkdir()
+    secret.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    subs = tmp_path / "subs"
+    (subs / "honest").mkdir(parents=True)
+    (subs / "honest" / "00_demo_exercises.ipynb").write_text(secret.read_text())
+    (subs / "linker").mkdir()
+    (subs / "linker" / "00_demo_exercises.ipynb").symlink_to(secret)
+    (subs / "zero").mkdir()
+    (subs / "zero" / "00_demo_exercises.ipynb").symlink_to("/dev/zero")
+    (subs / "piper").mkdir()
+    os.mkfifo(subs / "piper" / "00_demo_exercises.ipynb")
+    (subs / "huge").mkdir()
+    with open(subs / "huge" / "00_demo_exercises.ipynb", "wb") as f:
+        f.truncate(60_000_000)  # sparse: 60 MB on paper, nothing on disk
+    (subs / "folder_link").symlink_to(subs / "honest")
+    (subs / "solo.ipynb").symlink_to(secret)
+    return subs
+
+
+def test_links_pipes_devices_and_huge_files_are_refused_without_being_read(tmp_path):
+    subs = make_tree(tmp_path)
+    found = {(s.student, s.assignment): s for s in discover(subs, ASSIGNMENTS)}
+    assert found["honest", "00_demo"].problem is None
+    expected = {
+        "linker": "symbolic link",
+        "zero": "symbolic link",
+        "piper": "not a regular file",
+        "huge": "60 MB",
+        "folder_link": "symbolic link",
+        "solo": "symbolic link",
+    }
+    for student, words in expected.items():
+        refused = found[student, None]
+        assert refused.problem.startswith("refused") and words in refused.problem, student
+    # the refused students have nothing graded for the assignment
+    assert all(
+        found.get((s, "00_demo")) is None or found[s, "00_demo"].path is None for s in expected
+    )
+
+
+def test_read_submission_refuses_a_link_even_when_called_directly(tmp_path):
+    subs = make_tree(tmp_path)
+    nb, problem = read_submission(subs / "linker" / "00_demo_exercises.ipynb")
+    assert nb is None and "symbolic link" in problem
+    nb, problem = read_submission(subs / "piper" / "00_demo_exercises.ipynb")
+    assert nb is None and "not a regular file" in problem

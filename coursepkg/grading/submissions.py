@@ -14,7 +14,9 @@ metadata, else, when only one exercise notebook is being graded, to that one.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,10 +75,56 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+MAX_NOTEBOOK_BYTES = 50_000_000
+"""Largest submitted notebook read, in bytes (a notebook full of figures is a few megabytes)."""
+
+
+def unsafe_file(path: Path) -> str | None:
+    """Why ``path`` must not be read as a submission, or None if it is an ordinary file.
+
+    A symbolic link could point at the instructor's solutions or another student's work, a FIFO
+    would block the grader forever, and a device such as /dev/zero never ends; none is followed.
+    """
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "refused: a symbolic link, not a notebook file (hand in the file itself)"
+    if not stat.S_ISREG(info.st_mode):
+        return "refused: not a regular file (a pipe, device or socket)"
+    if info.st_size > MAX_NOTEBOOK_BYTES:
+        return (
+            f"refused: the file has {info.st_size / 1e6:.0f} MB, more than the "
+            f"{MAX_NOTEBOOK_BYTES / 1e6:.0f} MB a notebook may have (clear large outputs)"
+        )
+    return None
+
+
+def read_text_safely(path: Path) -> str:
+    """The UTF-8 text of an ordinary file, read without following a link swapped in meanwhile.
+
+    Raises:
+        OSError: the file is a link, not a regular file, or too large.
+        UnicodeDecodeError: the file is not UTF-8 text.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_NOTEBOOK_BYTES:
+            raise OSError(
+                f"{path.name} is not an ordinary file of at most {MAX_NOTEBOOK_BYTES} bytes"
+            )
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise OSError(f"{path.name} grew beyond {MAX_NOTEBOOK_BYTES} bytes while being read")
+    return data.decode("utf-8")
+
+
 def _recorded_assignment(path: Path) -> str | None:
     """The ``grading.assignment`` in a notebook's metadata, if the file is readable JSON."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_safely(path))
         value = data["metadata"][METADATA_KEY]["assignment"]
     except Exception:
         return None
@@ -96,6 +144,14 @@ def identify(path: Path, assignments: list[str]) -> str | None:
     return None
 
 
+def _notebooks_in(folder: Path) -> list[Path]:
+    """Every ``*.ipynb`` entry under ``folder``, without entering linked folders."""
+    found = []
+    for root, _dirs, files in os.walk(folder, followlinks=False):
+        found += [Path(root) / name for name in files if name.endswith(".ipynb")]
+    return found
+
+
 def discover(folder: Path, assignments: list[str]) -> list[Submission]:
     """Every (student, assignment) to grade in ``folder``, sorted by student.
 
@@ -112,15 +168,23 @@ def discover(folder: Path, assignments: list[str]) -> list[Submission]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
+        if entry.is_symlink():
+            student = entry.stem if entry.suffix == ".ipynb" else entry.name
+            found.append(Submission(student, None, entry, unsafe_file(entry)))
+            continue
         if entry.is_dir():
             student = entry.name
-            notebooks = sorted(p for p in entry.rglob("*.ipynb") if not _hidden(p, entry))
+            notebooks = sorted(p for p in _notebooks_in(entry) if not _hidden(p, entry))
         elif entry.suffix == ".ipynb":
             student, notebooks = entry.stem, [entry]
         else:
             continue  # e.g. a conftest.py or a README beside the submissions: never used
         candidates: dict[str, list[Path]] = {}
         for path in notebooks:
+            problem = unsafe_file(path)
+            if problem:  # checked before anything reads the file, even its metadata
+                found.append(Submission(student, None, path, problem))
+                continue
             name = identify(path, assignments)
             if name is None:
                 found.append(
@@ -172,7 +236,10 @@ def read_submission(path: Path, kernel_name: str = KERNEL_NAME):
     """
     nbformat = require("nbformat")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        problem = unsafe_file(Path(path))
+        if problem:
+            return None, problem
+        text = read_text_safely(Path(path))
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot read the file ({exc})"
     try:
