@@ -388,3 +388,18 @@ def test_missing_answer_cell_fails_only_its_exercise(gradebook):
     rows = gradebook[0]
     assert results(rows, "deleter") == ["pass", "fail", "pass"]
     assert "answer cell missing" in rows["deleter", "2"]["reason"]
+
+
+def test_every_student_gets_a_feedback_file_without_solutions(gradebook, course):
+    rows, out, _, _ = gradebook
+    files = sorted((out / "feedback").glob("*.md"))
+    assert len(files) == len({s for s, _ in rows})
+    (wrong,) = [f for f in files if f.name.startswith("wrong-")]
+    text = wrong.read_text(encoding="utf-8")
+    assert "# Feedback for wrong" in text and "**Total: 2 of 6 points.**" in text
+    assert "square(3.0) is 6, expected 9" in text
+    instructor_nb = next(course[0].glob("*.ipynb")).read_text(encoding="utf-8")
+    assert "return x * x" in instructor_nb  # the solution exists there...
+    for f in files:  # ...and in no feedback file
+        assert "return x * x" not in f.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in f.read_text(encoding="utf-8")

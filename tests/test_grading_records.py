@@ -147,3 +147,15 @@ def test_read_submission_refuses_a_link_even_when_called_directly(tmp_path):
     assert nb is None and "symbolic link" in problem
     nb, problem = read_submission(subs / "piper" / "00_demo_exercises.ipynb")
     assert nb is None and "not a regular file" in problem
+
+
+def test_feedback_text_cannot_break_the_table_or_inject_html():
+    from coursepkg.grading.feedback import feedback_markdown
+
+    rows = [Row("eve", "01_perceptron", "1.1", "fail", 0, 1, "a | b\n<script>x</script> [x](y)")]
+    text = feedback_markdown("eve", [Outcome("eve", "01_perceptron", "graded", rows)])
+    (row,) = [line for line in text.splitlines() if line.startswith("| 1.1")]
+    assert row.count(" | ") == 3  # four cells: the | inside the reason is escaped
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "\\[x\\](y)" in text
+    assert "**Total: 0 of 1 points.**" in text

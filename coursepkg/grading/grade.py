@@ -7,8 +7,9 @@ submission becomes rows of that student's gradebook, never an error of the whole
 
 Outputs in ``out_dir``: ``gradebook.csv`` (one row per student and exercise), ``summary.csv``
 (one row per student and assignment, with the time its run took), ``summary.txt`` (what
-``grade`` prints) and ``runs/<student>/<assignment>/`` (the rebuilt notebook and pytest's log, to
-see exactly what was run).
+``grade`` prints), ``feedback/<student>-<hash>.md`` (one file per student, safe to hand back:
+verdicts, points and reasons, no solutions) and ``runs/<student>-<hash>/<assignment>/`` (the
+rebuilt notebook and pytest's log, to see exactly what was run).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .exercise_format import (
     exercises_of,
     find_exercise_notebooks,
 )
+from .feedback import write_feedback
 from .rebuild import rebuild
 from .runner import run_notebook
 from .scoring import IGNORED, PASS, Row, failed_rows, score
@@ -210,6 +212,7 @@ def grade(
     outcomes.sort(key=lambda o: (o.student, o.chapter))
     write_gradebook(outcomes, out_dir / "gradebook.csv")
     write_summary(outcomes, out_dir / "summary.csv")
+    write_feedback(outcomes, out_dir / "feedback", run_folder_name)
     (out_dir / "summary.txt").write_text(summary_text(outcomes), encoding="utf-8")
     return outcomes
 
