@@ -70,9 +70,13 @@ def negative_log_posterior(w, Phi, t, prior_precision: float) -> float:
     """E(w) = sum_n [softplus(phi_n^T w) - t_n phi_n^T w] + (lambda / 2) w^T w, up to a constant.
 
     Shapes: w (D,), Phi (N, D) features with the 1 for the bias, t (N,) labels in {0, 1}.
+    Each term is computed as ``BinaryCrossEntropy`` does, t softplus(-z) + (1 - t) softplus(z)
+    (the same value): softplus(z) - t z cancels for a large z with t = 1, and the line search
+    compares values of E that differ in their last digits near the mode.
     """
     z = Phi @ w
-    return float(np.sum(softplus(z) - t * z) + 0.5 * prior_precision * w @ w)
+    data = t * softplus(-z) + (1.0 - t) * softplus(z)
+    return float(np.sum(data) + 0.5 * prior_precision * w @ w)
 
 
 def negative_log_posterior_gradient(w, Phi, t, prior_precision: float) -> np.ndarray:

@@ -52,6 +52,18 @@ class Parameter:
         return f"Parameter({self.name}, shape={self.shape})"
 
 
+def unique_parameters(parameters) -> list[Parameter]:
+    """Each Parameter once, in the order of first appearance (compared by identity).
+
+    A Parameter listed twice (weight tying, or a list joined by hand) must still be listed,
+    and stepped by an optimizer, once.
+    """
+    unique: dict[int, Parameter] = {}
+    for p in parameters:
+        unique.setdefault(id(p), p)
+    return list(unique.values())
+
+
 class Module:
     """Base class of all layers, activations and containers.
 
@@ -180,11 +192,7 @@ class Sequential(Module):
         A Parameter shared by two modules (weight tying, ``second.W = first.W``) is listed once:
         both backward passes add to its one ``grad``, and an optimizer must step it once.
         """
-        unique: dict[int, Parameter] = {}
-        for m in self.modules:
-            for p in m.parameters():
-                unique.setdefault(id(p), p)
-        return list(unique.values())
+        return unique_parameters(p for m in self.modules for p in m.parameters())
 
     def children(self) -> list[Module]:
         return list(self.modules)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_fraction, check_nonnegative_number, check_positive_number
-from .module import Module, Parameter
+from .module import Module, Parameter, unique_parameters
 
 
 class Optimizer:
@@ -37,12 +37,8 @@ class Optimizer:
                 f"{type(self).__name__}: got the module {parameters!r} itself; "
                 "pass its parameters instead, e.g. SGD(model.parameters(), lr=0.1)."
             )
-        # Each Parameter once: one that is listed twice (weight tying, or a list joined by hand)
-        # would otherwise be stepped twice with the same gradient.
-        unique: dict[int, Parameter] = {}
-        for p in parameters:
-            unique.setdefault(id(p), p)
-        self.parameters: list[Parameter] = list(unique.values())
+        # Each Parameter once: one listed twice would otherwise be stepped twice.
+        self.parameters: list[Parameter] = unique_parameters(parameters)
         if not self.parameters:
             raise ValueError(
                 f"{type(self).__name__}: got an empty list of parameters, so there is nothing "
