@@ -1,4 +1,4 @@
-"""Run one notebook under pytest with the nbval plugin, isolated, with time limits.
+"""Run one notebook under pytest with the nbval plugin, isolated, with time and resource limits.
 
 Each run is a separate process (``python -m pytest``) in a folder that holds only the rebuilt
 notebook and an empty ``pytest.ini``: no ``conftest.py`` and no pytest configuration from a
@@ -6,18 +6,27 @@ submission can be loaded (``--noconftest``, ``-c``), plugins are not auto-loaded
 (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``; only nbval and the results plugin are), and ``PYTEST_*``
 variables of the caller are dropped. nbval stops a cell after ``cell_timeout`` seconds; the whole
 run is killed, with its kernel, after ``timeout`` seconds.
+
+With a sandbox (the default of ``grade``), only the kernel runs inside bubblewrap
+(``sandbox.py``): pytest, nbval and the records they write stay outside, in a folder the kernel
+cannot see. The kernel's connection file and IPC sockets live in a private temporary folder,
+removed after the run with the kernel specification that starts the sandbox.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .sandbox import KERNEL_NAME, PidsCgroup, SandboxLimits, bwrap_command, write_kernelspec
 
 RESULTS_FILE = "results.jsonl"
 LOG_FILE = "pytest.log"
@@ -42,8 +51,25 @@ class RunResult:
     seconds: float = 0.0
 
 
-def pytest_command(notebook: Path, cell_timeout: float) -> list[str]:
-    """The pytest command line for ``notebook`` (run from the notebook's folder)."""
+def pytest_command(
+    notebook: Path,
+    cell_timeout: float,
+    *,
+    sandbox: SandboxLimits | None = None,
+    ipc: Path | None = None,
+) -> list[str]:
+    """The pytest command line for ``notebook`` (run from the notebook's folder): the kernel of
+    this environment, or with ``sandbox``, the sandboxed kernel talking over IPC at ``ipc``."""
+    if sandbox is None:
+        kernel = ["--nbval-current-env"]
+    else:
+        cell_bytes = sandbox.cell_output_kb * 1024 if sandbox.cell_output_kb > 0 else 2**62
+        total = sandbox.notebook_output_mb * 1024**2 if sandbox.notebook_output_mb > 0 else 2**62
+        kernel = [
+            f"--nbval-kernel-name={KERNEL_NAME}",
+            f"--grading-ipc={ipc}",
+            f"--grading-output-limits={cell_bytes},{total}",
+        ]
     return [
         sys.executable,
         "-m",
@@ -63,7 +89,7 @@ def pytest_command(notebook: Path, cell_timeout: float) -> list[str]:
         "--grading-results",
         RESULTS_FILE,
         "--nbval",
-        "--nbval-current-env",
+        *kernel,
         f"--nbval-cell-timeout={cell_timeout:g}",
         "--color=no",
         "-q",
@@ -118,7 +144,12 @@ def read_results(path: Path) -> dict[str, dict]:
 
 
 def run_notebook(
-    notebook: Path, *, cell_timeout: float, timeout: float, single_threaded: bool = False
+    notebook: Path,
+    *,
+    cell_timeout: float,
+    timeout: float,
+    single_threaded: bool = False,
+    sandbox: SandboxLimits | None = None,
 ) -> RunResult:
     """Run ``notebook`` with nbval in its own folder (which must hold nothing else of value).
 
@@ -128,27 +159,47 @@ def run_notebook(
         cell_timeout: seconds after which nbval interrupts a cell.
         timeout: seconds after which the whole run is killed.
         single_threaded: limit BLAS libraries to one thread (for parallel runs).
+        sandbox: run the kernel in the bubblewrap sandbox with these limits; None runs it
+            unsandboxed, as the grading user (unsafe with untrusted code).
     """
     folder = notebook.parent
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (folder / RESULTS_FILE).unlink(missing_ok=True)
+    env = isolated_environment(single_threaded)
+    private = Path(tempfile.mkdtemp(prefix="cpg-"))  # short: IPC socket paths are limited
+    cgroup = PidsCgroup(private.name, sandbox.processes) if sandbox else None
+    ipc = None
+    if sandbox is not None:
+        runtime = private / "run"
+        runtime.mkdir()
+        ipc = runtime / "kernel"
+        command = cgroup.join_command(
+            bwrap_command(runtime_dir=runtime, notebook=notebook, limits=sandbox)
+        )
+        env["JUPYTER_PATH"] = str(write_kernelspec(private / "jupyter", command))
+        env["JUPYTER_RUNTIME_DIR"] = str(runtime)
     result = RunResult()
     start = time.perf_counter()
-    with open(folder / LOG_FILE, "wb") as log:
-        process = subprocess.Popen(
-            pytest_command(notebook, cell_timeout),
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=isolated_environment(single_threaded),
-            start_new_session=True,  # its own process group, killed as a whole
-        )
-        try:
-            result.returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(process)
-            result.timed_out = True
+    try:
+        with open(folder / LOG_FILE, "wb") as log:
+            process = subprocess.Popen(
+                pytest_command(notebook, cell_timeout, sandbox=sandbox, ipc=ipc),
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # its own process group, killed as a whole
+            )
+            try:
+                result.returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_tree(process)
+                result.timed_out = True
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
+        shutil.rmtree(private, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     result.cells = read_results(folder / RESULTS_FILE)
     return result

@@ -1,0 +1,323 @@
+"""The sandbox a student's kernel runs in while it is graded: bubblewrap, with resource limits.
+
+Only the kernel is sandboxed. pytest and nbval, which send the cells, receive the outputs and
+write the per-cell records that decide the points, run outside as the grading user; the kernel
+cannot see, write or signal them. The grader gives nbval a kernel specification (``kernel.json``)
+whose command is
+
+    [join a pids cgroup, when grading as root]  bwrap <mounts> <namespaces> python -c LIMITS ...
+        python -m ipykernel_launcher -f {connection_file}
+
+so that the kernel, and everything it starts:
+
+- runs as an unprivileged user (uid 65534) in its own user, PID, IPC, UTS, cgroup and network
+  namespaces: no network, no view of the grader's processes;
+- sees the system folders and the Python environment read-only (``/etc``'s secrets masked), the
+  package ``coursepkg`` and its data folder read-only, and nothing else of the disk: not the
+  instructor's notebooks, the other submissions, the output folder or the checkout the package
+  came from. Its home (with a ``work`` folder holding only its rebuilt notebook) and ``/tmp`` are
+  private, size-limited tmpfs;
+- talks to nbval over ZeroMQ IPC sockets in a private runtime folder (the only folder shared with
+  the outside), since it has no network;
+- has limits on address space, CPU time, processes and file size (``SandboxLimits``); a
+  process limit is an rlimit inside the sandbox, or, when grading as root (for whom the kernel
+  does not enforce RLIMIT_NPROC), a ``pids`` cgroup;
+- ends with the run: bubblewrap kills the sandbox when its parent (nbval's kernel manager) dies,
+  and the PID namespace ends every process in it when the kernel exits.
+
+Interrupts go over the kernel's control channel (``interrupt_mode: message``), because a signal
+sent to bubblewrap does not reach the kernel.
+
+Linux only: bubblewrap (Debian package ``bubblewrap``) needs user namespaces. ``probe()`` says
+why a sandbox cannot start here; ``grade`` then refuses unless told to grade unsandboxed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_UID = 65534
+"""The user id inside the sandbox (``nobody``)."""
+HOME = "/home/student"
+WORK = f"{HOME}/work"
+KERNEL_NAME = "coursepkg-sandbox"
+
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers")
+SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+PASSED_VARIABLES = (
+    "OPENBLAS_CORETYPE",  # a machine's numeric configuration is the kernel's too
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MPLBACKEND",
+    "PYTHONHASHSEED",
+    "PYTHONDONTWRITEBYTECODE",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+)
+PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+
+# Runs inside the sandbox, before any student code: set the limits, then become the kernel.
+# RLIMIT_NPROC must be set here, inside the new user namespace, where it counts only this
+# sandbox's processes; set outside, it would count all of the grading user's processes.
+LIMITS_PROGRAM = """\
+import os, resource, sys
+names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE")
+for name, value in zip(names, sys.argv[1:5]):
+    value = int(value)
+    if value > 0:
+        resource.setrlimit(getattr(resource, name), (value, value))
+os.execv(sys.argv[5], sys.argv[5:])
+"""
+
+
+@dataclass
+class SandboxLimits:
+    """Limits on one submission's kernel; 0 means no limit.
+
+    Attributes:
+        memory_mb: address space of each process, in MiB (RLIMIT_AS). A program over it gets
+            MemoryError.
+        cpu_seconds: CPU time of each process, in seconds (RLIMIT_CPU); over it, the kernel is
+            killed.
+        processes: processes and threads in the sandbox (RLIMIT_NPROC, or a pids cgroup as root).
+        file_size_mb: largest file the kernel may write, in MiB (RLIMIT_FSIZE).
+        tmp_size_mb: size of each private tmpfs (home and ``/tmp``), in MiB.
+        cell_output_kb: output one cell may send (text, images, errors), in KiB.
+        notebook_output_mb: output the whole notebook may send, in MiB.
+    """
+
+    memory_mb: int = 4096
+    cpu_seconds: int = 600
+    processes: int = 64
+    file_size_mb: int = 64
+    tmp_size_mb: int = 256
+    cell_output_kb: int = 1024
+    notebook_output_mb: int = 8
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _mount_system(args: list[str]) -> None:
+    for folder in SYSTEM_DIRS:
+        path = Path(folder)
+        if path.is_symlink():  # merged /usr: /bin -> usr/bin, kept as a link
+            args += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            args += ["--ro-bind", folder, folder]
+    for secret in SECRET_FILES:
+        if Path(secret).is_file():
+            args += ["--ro-bind", "/dev/null", secret]
+    for secret in SECRET_DIRS:
+        if Path(secret).is_dir():
+            args += ["--tmpfs", secret]
+
+
+def python_folders() -> list[str]:
+    """The folders the kernel's Python needs: its prefixes and site-packages, without the
+    folders they contain (binding a folder binds what is below it)."""
+    import site
+
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent.parent),
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+        *site.getsitepackages(),
+    }
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str) and Path(user_site).is_dir():
+        candidates.add(user_site)
+    folders = sorted({str(Path(c).resolve()) for c in candidates if Path(c).is_dir()})
+    folders = [f for f in folders if not f.startswith(SYSTEM_DIRS)]
+    return [f for f in folders if not any(f.startswith(g + os.sep) for g in folders if g != f)]
+
+
+def package_folders() -> list[str]:
+    """The package ``coursepkg`` and its data folder: an editable install points into a
+    checkout, of which the kernel may see only these two folders."""
+    import coursepkg
+
+    package = Path(coursepkg.__file__).resolve().parent
+    folders = [package]
+    data = os.environ.get("COURSEPKG_DATA_DIR")
+    data_dir = Path(data) if data else package.parent / "data"
+    if data_dir.is_dir():
+        folders.append(data_dir.resolve())
+    return [str(f) for f in folders]
+
+
+def bwrap_command(
+    *,
+    runtime_dir: Path,
+    notebook: Path,
+    limits: SandboxLimits,
+    connection_file: str = "{connection_file}",
+) -> list[str]:
+    """The command that starts a sandboxed kernel (``connection_file`` is left for
+    jupyter_client to fill in).
+
+    Args:
+        runtime_dir: the private folder of the connection file and IPC sockets, shared with
+            nbval at the same path.
+        notebook: the rebuilt notebook, shown read-only in the kernel's working folder.
+        limits: the resource limits.
+    """
+    mib = 1024 * 1024
+    args = [bwrap_path() or "bwrap"]
+    _mount_system(args)
+    for folder in python_folders() + package_folders():
+        args += ["--ro-bind", folder, folder]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    tmpfs_size = str(limits.tmp_size_mb * mib) if limits.tmp_size_mb > 0 else None
+    for folder in ("/tmp", HOME):
+        args += (["--size", tmpfs_size] if tmpfs_size else []) + ["--tmpfs", folder]
+    args += ["--dir", WORK, "--ro-bind", str(notebook), f"{WORK}/{notebook.name}"]
+    args += ["--bind", str(runtime_dir), str(runtime_dir)]
+    args += ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns"]
+    args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--chdir", WORK]
+    args += ["--clearenv"]
+    environment = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+    environment.update(
+        HOME=HOME,
+        USER="student",
+        PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        PYTHONDONTWRITEBYTECODE="1",
+        MPLCONFIGDIR=f"{HOME}/.config/matplotlib",
+        JUPYTER_RUNTIME_DIR=str(runtime_dir),
+    )
+    data = package_folders()[1:]
+    if data:
+        environment["COURSEPKG_DATA_DIR"] = data[0]
+    for name, value in sorted(environment.items()):
+        args += ["--setenv", name, value]
+    processes = limits.processes if os.geteuid() != 0 else 0  # root: the cgroup limits them
+    args += [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        LIMITS_PROGRAM,
+        str(limits.memory_mb * mib),
+        str(limits.cpu_seconds),
+        str(processes),
+        str(limits.file_size_mb * mib),
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        connection_file,
+    ]
+    return args
+
+
+class PidsCgroup:
+    """A ``pids`` cgroup (v1) limiting one sandbox's processes, for grading as root, whose
+    processes RLIMIT_NPROC does not limit. ``None``-like when unavailable: ``path`` is None."""
+
+    def __init__(self, name: str, processes: int):
+        self.path: Path | None = None
+        if os.geteuid() != 0 or processes <= 0 or not PIDS_CGROUP_ROOT.is_dir():
+            return
+        path = PIDS_CGROUP_ROOT / "coursepkg-grading" / name
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "pids.max").write_text(str(processes))
+        except OSError:
+            return
+        self.path = path
+
+    def join_command(self, command: list[str]) -> list[str]:
+        """``command`` run by a shell that first moves itself into the cgroup."""
+        if self.path is None:
+            return command
+        procs = self.path / "cgroup.procs"
+        return ["/bin/sh", "-c", f'echo $$ > "{procs}" && exec "$@"', "sh", *command]
+
+    def remove(self) -> None:
+        """Kill whatever is left in the cgroup, then remove it."""
+        if self.path is None:
+            return
+        for _ in range(50):
+            try:
+                pids = (self.path / "cgroup.procs").read_text().split()
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), 9)
+                except (ProcessLookupError, ValueError):
+                    pass
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+def write_kernelspec(folder: Path, command: list[str]) -> Path:
+    """A Jupyter data folder holding the kernel ``KERNEL_NAME`` that runs ``command``; point
+    ``JUPYTER_PATH`` at it. Interrupts are messages: a signal to bubblewrap stops nothing."""
+    spec = folder / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    kernel = {
+        "argv": command,
+        "display_name": "Python (grading sandbox)",
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": False},
+    }
+    (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
+    return folder
+
+
+def probe() -> str | None:
+    """None if a sandbox can start here, else why not (in words an instructor can act on)."""
+    if sys.platform != "linux":
+        return f"the grading sandbox needs Linux (bubblewrap); this is {sys.platform}"
+    if bwrap_path() is None:
+        return (
+            "bubblewrap is not installed: install it (Debian and Ubuntu: "
+            "sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
+        )
+    try:
+        done = subprocess.run(
+            [
+                bwrap_path(),
+                "--ro-bind",
+                "/",
+                "/",
+                "--unshare-all",
+                "--uid",
+                str(SANDBOX_UID),
+                "--die-with-parent",
+                "true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start: {exc}"
+    if done.returncode != 0:
+        return (
+            f"bubblewrap cannot create a sandbox here ({done.stderr.strip() or done.returncode}); "
+            "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1, or on "
+            "Ubuntu 24.04 and later an AppArmor profile for bwrap)"
+        )
+    return None
