@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .exercise_format import FormatError, find_exercise_notebooks, validate
+from .grade import SandboxUnavailableError
 
 
 def _validate(args) -> int:
@@ -39,8 +40,22 @@ def _release(args) -> int:
 
 def _grade(args) -> int:
     from .grade import GradingOptions, grade, summary_text
+    from .sandbox import SandboxLimits
 
-    options = GradingOptions(cell_timeout=args.cell_timeout, timeout=args.timeout)
+    limits = SandboxLimits(
+        memory_mb=args.memory_limit,
+        cpu_seconds=args.cpu_limit,
+        processes=args.process_limit,
+        file_size_mb=args.file_size_limit,
+        tmp_size_mb=args.tmp_size_limit,
+        cell_output_kb=args.cell_output_limit,
+        notebook_output_mb=args.notebook_output_limit,
+    )
+    options = GradingOptions(
+        cell_timeout=args.cell_timeout,
+        timeout=args.timeout,
+        sandbox=None if args.unsafe_no_sandbox else limits,
+    )
     if args.jobs is not None:
         options.jobs = args.jobs
     start = time.perf_counter()
@@ -54,6 +69,34 @@ def _grade(args) -> int:
         f"Gradebook: {Path(args.out) / 'gradebook.csv'}; summary: {Path(args.out) / 'summary.csv'}"
     )
     return 0
+
+
+def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sandbox import SandboxLimits
+
+    default = SandboxLimits()
+    group = parser.add_argument_group(
+        "sandbox",
+        "each submission's kernel runs in a bubblewrap sandbox with these limits (0: no limit)",
+    )
+    group.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the sandbox where it cannot start (macOS, Windows): submitted code "
+        "then runs as you and can read the solutions and change results; the summary says so",
+    )
+    limits = [
+        ("--memory-limit", "memory_mb", "MiB of address space per process"),
+        ("--cpu-limit", "cpu_seconds", "seconds of CPU time per process"),
+        ("--process-limit", "processes", "processes and threads"),
+        ("--file-size-limit", "file_size_mb", "MiB per file written"),
+        ("--tmp-size-limit", "tmp_size_mb", "MiB of the private home and /tmp, each"),
+        ("--cell-output-limit", "cell_output_kb", "KiB of output per cell"),
+        ("--notebook-output-limit", "notebook_output_mb", "MiB of output per notebook"),
+    ]
+    for flag, name, what in limits:
+        value = getattr(default, name)
+        group.add_argument(flag, type=int, default=value, help=f"{what} (default {value})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument(
         "--timeout", type=float, default=600.0, help="seconds allowed per submission (default 600)"
     )
+    _add_sandbox_arguments(gr)
     gr.set_defaults(run=_grade)
     return parser
 
@@ -102,6 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (FormatError, FileNotFoundError, ImportError) as exc:
+    except (FormatError, FileNotFoundError, ImportError, SandboxUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

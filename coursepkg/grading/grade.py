@@ -33,7 +33,8 @@ from .exercise_format import (
 )
 from .feedback import write_feedback
 from .rebuild import rebuild
-from .runner import run_notebook
+from .runner import RunResult, run_notebook
+from .sandbox import SandboxLimits, probe
 from .scoring import IGNORED, PASS, Row, failed_rows, score
 from .submissions import Submission, discover, display_name, read_submission
 
@@ -64,21 +65,37 @@ class Outcome:
     status: str
     rows: list[Row] = field(default_factory=list)
     seconds: float = 0.0
+    sandboxed: bool = True
+    """False when the submission's code ran without the sandbox."""
 
 
 @dataclass
 class GradingOptions:
-    """Time limits and parallelism.
+    """Time limits, the sandbox and parallelism.
 
     Attributes:
         cell_timeout: seconds nbval allows each cell.
         timeout: seconds allowed for one submission's whole run.
         jobs: submissions graded at the same time.
+        sandbox: limits of the bubblewrap sandbox each kernel runs in; None grades without a
+            sandbox, which lets submitted code do anything the grading user can (unsafe).
     """
 
     cell_timeout: float = 60.0
     timeout: float = 600.0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    sandbox: SandboxLimits | None = field(default_factory=SandboxLimits)
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The sandbox cannot start on this machine, and unsandboxed grading was not asked for."""
+
+
+UNSAFE_WARNING = (
+    "WARNING: graded WITHOUT a sandbox (--unsafe-no-sandbox): submitted code ran as the grading "
+    "user and could read the solutions, change other results and the gradebook. Re-grade "
+    "sandboxed before trusting these points."
+)
 
 
 def load_assignments(source: Path, names: list[str] | None = None) -> dict[str, Assignment]:
@@ -169,7 +186,9 @@ def grade_one(
             cell_timeout=options.cell_timeout,
             timeout=options.timeout,
             single_threaded=options.jobs > 1,
+            sandbox=options.sandbox,
         )
+        nbformat.write(with_outputs(graded, run), notebook)
         rows = score(
             student,
             chapter,
@@ -180,9 +199,26 @@ def grade_one(
             timeout=options.timeout,
         )
         status = "time limit" if run.timed_out else "graded"
-        return Outcome(student, chapter, status, rows, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        return Outcome(student, chapter, status, rows, seconds, options.sandbox is not None)
     except Exception as exc:  # one broken submission must not stop the others
         return failed("error", f"the grader failed on this submission: {type(exc).__name__}: {exc}")
+
+
+def with_outputs(nb, run: RunResult):
+    """A copy of the graded notebook holding what each cell output in the run (a cell that
+    never ran has none), so the saved run shows the student's actual outputs."""
+    import copy
+
+    shown = copy.deepcopy(nb)
+    nbformat = require("nbformat")
+    for cell in shown.cells:
+        if cell.cell_type != "code":
+            continue
+        record = run.cells.get(cell.get("id"), {})
+        cell.outputs = [nbformat.from_dict(out) for out in record.get("outputs", [])]
+        cell.execution_count = None
+    return shown
 
 
 def grade(
@@ -195,6 +231,13 @@ def grade(
     """Grade every submission in ``submissions`` against the exercise notebooks in ``source``
     and write the gradebook, summary and runs into ``out_dir``. Returns the outcomes."""
     options = options or GradingOptions()
+    if options.sandbox is not None:
+        why = probe()
+        if why:
+            raise SandboxUnavailableError(
+                f"cannot grade safely: {why}. To grade without a sandbox anyway (submitted code "
+                "then runs as you, with access to your files), pass --unsafe-no-sandbox."
+            )
     assignments = load_assignments(source, names)
     found = discover(Path(submissions), list(assignments))
     out_dir = Path(out_dir)
@@ -259,7 +302,9 @@ def write_summary(outcomes: list[Outcome], path: Path) -> None:
 
 def summary_text(outcomes: list[Outcome]) -> str:
     """Totals per student, pass rates per exercise and timing, as printed by ``grade``."""
-    lines = ["Points per student:"]
+    unsafe = any(not o.sandboxed for o in outcomes)
+    lines = [UNSAFE_WARNING] if unsafe else []
+    lines.append("Points per student:")
     students = sorted({o.student for o in outcomes})
     for student in students:
         rows = [r for o in outcomes if o.student == student for r in o.rows]
@@ -286,4 +331,6 @@ def summary_text(outcomes: list[Outcome]) -> str:
             f"Runs: {len(runs)}, {sum(runs) / len(runs):.1f} s each on average "
             f"(longest {max(runs):.1f} s)"
         )
+    if unsafe:
+        lines.append(UNSAFE_WARNING)
     return "\n".join(lines) + "\n"

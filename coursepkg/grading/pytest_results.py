@@ -25,7 +25,7 @@ import pytest
 OUTPUT_LIMIT_MESSAGE = "output limit exceeded"
 
 
-class OutputLimitExceeded(Exception):
+class OutputLimitError(Exception):
     """A cell, or the notebook, sent more output than the grader allows."""
 
 
@@ -92,7 +92,7 @@ def _limit_output(cell_limit: int, notebook_limit: int) -> None:
                     if sent[cell] > cell_limit
                     else f"the notebook sent more than {notebook_limit // (1024 * 1024)} MiB"
                 )
-                raise OutputLimitExceeded(
+                raise OutputLimitError(
                     f"{OUTPUT_LIMIT_MESSAGE}: {which} of output; the kernel was stopped"
                 )
         return msg

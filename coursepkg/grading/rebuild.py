@@ -3,9 +3,10 @@
 The graded notebook is the instructor's (with its stored, correct outputs) in which the source
 of each answer cell is replaced by the student's cell with the same id. Everything else the
 student may have changed (check cells, their stored outputs, setup cells, metadata, added cells)
-is ignored, so a check or an output rewritten to fake a pass has no effect. nbval then compares
-every check cell's output with the instructor's ``PASS exercise <id>``; all other cells are tagged
-``nbval-ignore-output`` (they must run, but what they print is not graded).
+is ignored, so a check or an output rewritten to fake a pass has no effect. Every code cell is
+tagged ``nbval-ignore-output``: nbval runs it and records what it sent, and the grader reads the
+verdict from the check cell's standard output (``scoring.py``), so that a figure or a
+``display(...)`` that the student's code makes while the check runs costs nothing.
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ def rebuild(instructor_nb, student_nb):
         if cell.cell_type != "code":
             continue
         meta = cell_grading(cell)
-        if meta.get("role") == CHECK:
-            continue  # the instructor's check and its stored verdict, untouched
         tags = cell.metadata.setdefault("tags", [])
         if IGNORE_OUTPUT_TAG not in tags:
             tags.append(IGNORE_OUTPUT_TAG)
+        if meta.get("role") == CHECK:
+            continue  # the instructor's check, untouched
         if meta.get("role") != ANSWER:
             continue
         exercise = meta["exercise"]

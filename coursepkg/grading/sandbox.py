@@ -188,7 +188,8 @@ def bwrap_command(
         args += (["--size", tmpfs_size] if tmpfs_size else []) + ["--tmpfs", folder]
     args += ["--dir", WORK, "--ro-bind", str(notebook), f"{WORK}/{notebook.name}"]
     args += ["--bind", str(runtime_dir), str(runtime_dir)]
-    args += ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns"]
+    args += ["--unshare-all", "--unshare-user", "--disable-userns"]
+    args += ["--die-with-parent", "--new-session"]
     args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--chdir", WORK]
     args += ["--clearenv"]
     environment = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from .exercise_format import Exercise
 from .runner import RunResult
 
-PASS, FAIL, IGNORED = "pass", "fail", "ignored"
+PASS, FAIL, IGNORED, NOT_GRADED = "pass", "fail", "ignored", "not graded"
+"""Row results. NOT_GRADED: the check never produced an outcome (the run was killed or stopped
+before it), so the exercise was not judged; it scores 0 and says why, and is never a pass."""
 
 
 @dataclass
@@ -54,9 +56,22 @@ def _cell_problem(record: dict | None, cell_timeout: float) -> str:
     if any(line.startswith("PASS exercise") for line in printed.splitlines()):
         other = " ".join(lines[-1].split()) if lines else "an output of another kind"
         return f"the check cell printed other output than its verdict: {other}"
+    if record.get("outcome") == "passed":
+        return "the check cell printed no verdict (no PASS or FAIL line)"
     if printed:
         return " ".join(printed.splitlines()[-1].split())
     return " ".join(message.split()) or "failed"
+
+
+def verdict_passed(record: dict | None, exercise_id: str) -> bool:
+    """True if the check cell ran to the end and its standard output is exactly its PASS line.
+
+    Figures, ``display(...)`` output and warnings on standard error do not count; any other
+    printed line does, as nbval's comparison with the instructor's output did.
+    """
+    if record is None or record.get("outcome") != "passed":
+        return False
+    return record.get("stdout", "").splitlines() == [f"PASS exercise {exercise_id}"]
 
 
 def score(
@@ -69,7 +84,8 @@ def score(
     cell_timeout: float,
     timeout: float,
 ) -> list[Row]:
-    """One row per exercise: pass (full points) if nbval passed its check cell, else fail.
+    """One row per exercise: pass (full points) if its check cell ran and printed only its PASS
+    line (``verdict_passed``), else fail.
 
     The reason of a failure comes from the check cell (its FAIL line, a time limit, a dead
     kernel), preceded by what went wrong in the exercise's answer cells, if anything did.
@@ -77,7 +93,7 @@ def score(
     rows = []
     for exercise in exercises:
         record = run.cells.get(exercise.check_id)
-        if record is not None and record.get("outcome") == "passed":
+        if verdict_passed(record, exercise.id):
             rows.append(Row(student, chapter, exercise.id, PASS, exercise.points, exercise.points))
             continue
         notes = []
@@ -89,13 +105,18 @@ def score(
             answer = run.cells.get(answer_id)
             if answer is not None and answer.get("outcome") == "failed":
                 notes.append("answer cell: " + _cell_problem(answer, cell_timeout))
-        if record is None and run.timed_out:
-            notes.append(f"not run: the notebook exceeded the overall time limit of {timeout:g} s")
-        elif record is None:
-            notes.append("not run: the test run stopped early (see pytest.log)")
+        result = FAIL
+        if record is None:
+            result = NOT_GRADED
+            why = (
+                f"the notebook exceeded the overall time limit of {timeout:g} s"
+                if run.timed_out
+                else "the test run stopped before this check (see pytest.log)"
+            )
+            notes.insert(0, f"not graded: {why}")
         else:
             notes.append(_cell_problem(record, cell_timeout))
         rows.append(
-            Row(student, chapter, exercise.id, FAIL, 0.0, exercise.points, "; ".join(notes))
+            Row(student, chapter, exercise.id, result, 0.0, exercise.points, "; ".join(notes))
         )
     return rows
