@@ -54,7 +54,8 @@ def _grade(args) -> int:
     options = GradingOptions(
         cell_timeout=args.cell_timeout,
         timeout=args.timeout,
-        sandbox=None if args.unsafe_no_sandbox else limits,
+        limits=limits,
+        sandbox=not args.unsafe_no_sandbox,
     )
     if args.jobs is not None:
         options.jobs = args.jobs

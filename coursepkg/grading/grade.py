@@ -77,14 +77,16 @@ class GradingOptions:
         cell_timeout: seconds nbval allows each cell.
         timeout: seconds allowed for one submission's whole run.
         jobs: submissions graded at the same time.
-        sandbox: limits of the bubblewrap sandbox each kernel runs in; None grades without a
-            sandbox, which lets submitted code do anything the grading user can (unsafe).
+        limits: resource limits of the sandbox, and output limits (which hold without it).
+        sandbox: run each kernel in the bubblewrap sandbox; False lets submitted code do
+            anything the grading user can (unsafe).
     """
 
     cell_timeout: float = 60.0
     timeout: float = 600.0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    sandbox: SandboxLimits | None = field(default_factory=SandboxLimits)
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    sandbox: bool = True
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -186,6 +188,7 @@ def grade_one(
             cell_timeout=options.cell_timeout,
             timeout=options.timeout,
             single_threaded=options.jobs > 1,
+            limits=options.limits,
             sandbox=options.sandbox,
         )
         nbformat.write(with_outputs(graded, run), notebook)
@@ -200,7 +203,7 @@ def grade_one(
         )
         status = "time limit" if run.timed_out else "graded"
         seconds = time.perf_counter() - start
-        return Outcome(student, chapter, status, rows, seconds, options.sandbox is not None)
+        return Outcome(student, chapter, status, rows, seconds, options.sandbox)
     except Exception as exc:  # one broken submission must not stop the others
         return failed("error", f"the grader failed on this submission: {type(exc).__name__}: {exc}")
 
@@ -231,7 +234,7 @@ def grade(
     """Grade every submission in ``submissions`` against the exercise notebooks in ``source``
     and write the gradebook, summary and runs into ``out_dir``. Returns the outcomes."""
     options = options or GradingOptions()
-    if options.sandbox is not None:
+    if options.sandbox:
         why = probe()
         if why:
             raise SandboxUnavailableError(

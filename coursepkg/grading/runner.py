@@ -55,21 +55,20 @@ def pytest_command(
     notebook: Path,
     cell_timeout: float,
     *,
-    sandbox: SandboxLimits | None = None,
+    limits: SandboxLimits | None = None,
     ipc: Path | None = None,
 ) -> list[str]:
     """The pytest command line for ``notebook`` (run from the notebook's folder): the kernel of
-    this environment, or with ``sandbox``, the sandboxed kernel talking over IPC at ``ipc``."""
-    if sandbox is None:
+    this environment, or with ``ipc``, the sandboxed kernel talking over IPC at that path; with
+    ``limits``, their output limits."""
+    if ipc is None:
         kernel = ["--nbval-current-env"]
     else:
-        cell_bytes = sandbox.cell_output_kb * 1024 if sandbox.cell_output_kb > 0 else 2**62
-        total = sandbox.notebook_output_mb * 1024**2 if sandbox.notebook_output_mb > 0 else 2**62
-        kernel = [
-            f"--nbval-kernel-name={KERNEL_NAME}",
-            f"--grading-ipc={ipc}",
-            f"--grading-output-limits={cell_bytes},{total}",
-        ]
+        kernel = [f"--nbval-kernel-name={KERNEL_NAME}", f"--grading-ipc={ipc}"]
+    if limits is not None:
+        cell_bytes = limits.cell_output_kb * 1024 if limits.cell_output_kb > 0 else 2**62
+        total = limits.notebook_output_mb * 1024**2 if limits.notebook_output_mb > 0 else 2**62
+        kernel.append(f"--grading-output-limits={cell_bytes},{total}")
     return [
         sys.executable,
         "-m",
@@ -149,7 +148,8 @@ def run_notebook(
     cell_timeout: float,
     timeout: float,
     single_threaded: bool = False,
-    sandbox: SandboxLimits | None = None,
+    limits: SandboxLimits | None = None,
+    sandbox: bool = False,
 ) -> RunResult:
     """Run ``notebook`` with nbval in its own folder (which must hold nothing else of value).
 
@@ -159,22 +159,25 @@ def run_notebook(
         cell_timeout: seconds after which nbval interrupts a cell.
         timeout: seconds after which the whole run is killed.
         single_threaded: limit BLAS libraries to one thread (for parallel runs).
-        sandbox: run the kernel in the bubblewrap sandbox with these limits; None runs it
-            unsandboxed, as the grading user (unsafe with untrusted code).
+        limits: resource and output limits; None: none. Output limits hold with or without
+            the sandbox, the others only inside it.
+        sandbox: run the kernel in the bubblewrap sandbox; False runs it as the grading user
+            (unsafe with untrusted code).
     """
     folder = notebook.parent
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (folder / RESULTS_FILE).unlink(missing_ok=True)
     env = isolated_environment(single_threaded)
     private = Path(tempfile.mkdtemp(prefix="cpg-"))  # short: IPC socket paths are limited
-    cgroup = PidsCgroup(private.name, sandbox.processes) if sandbox else None
+    limits = limits or SandboxLimits(0, 0, 0, 0, 0, 0, 0)
+    cgroup = PidsCgroup(private.name, limits.processes) if sandbox else None
     ipc = None
-    if sandbox is not None:
+    if sandbox:
         runtime = private / "run"
         runtime.mkdir()
         ipc = runtime / "kernel"
         command = cgroup.join_command(
-            bwrap_command(runtime_dir=runtime, notebook=notebook, limits=sandbox)
+            bwrap_command(runtime_dir=runtime, notebook=notebook, limits=limits)
         )
         env["JUPYTER_PATH"] = str(write_kernelspec(private / "jupyter", command))
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)
@@ -183,7 +186,7 @@ def run_notebook(
     try:
         with open(folder / LOG_FILE, "wb") as log:
             process = subprocess.Popen(
-                pytest_command(notebook, cell_timeout, sandbox=sandbox, ipc=ipc),
+                pytest_command(notebook, cell_timeout, limits=limits, ipc=ipc),
                 cwd=folder,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

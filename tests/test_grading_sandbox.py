@@ -1,0 +1,349 @@
+"""The grading sandbox, attacked: hostile submissions cannot read the answers, touch classmates,
+the gradebook or later runs, or exhaust the machine; honest ones keep their points.
+
+Every attack is the answer to exercise 2 of the demo notebook of ``test_grading.py``, written so
+that exercise 2 passes only if the attack worked (``w`` is right only then). With the sandbox,
+every attacker's exercise 2 must fail; the same submissions graded with ``--unsafe-no-sandbox``
+are the control, showing that each attack does work without the sandbox (so these tests can
+fail). Exercises 1 and 3 are answered correctly throughout.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from coursepkg.grading.sandbox import probe
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbval")
+pytest.importorskip("nbclient")
+
+from test_grading import CORRECT, fill, write  # noqa: E402
+from test_grading import course as course  # noqa: E402 (a fixture, shared)
+
+pytestmark = pytest.mark.skipif(probe() is not None, reason=f"no sandbox here: {probe()}")
+
+NAME = "00_demo_exercises.ipynb"
+RIGHT = "w = np.array([1.0, -2.0])"
+RIGHT_IF_WORKED = "w = np.array([1.0, -2.0]) if worked else np.zeros(2)"
+MARKER = "424242"  # in the command line of the processes an attack leaves behind
+
+
+def attack(code: str) -> dict[str, str]:
+    """Correct answers, with exercise 2 right only if ``code`` sets ``worked`` true."""
+    return dict(CORRECT, **{"2": f"worked = False\n{code}\n{RIGHT_IF_WORKED}"})
+
+
+def attacks(paths: dict[str, str], port: int) -> dict[str, dict[str, str]]:
+    """The hostile submissions, by student name; ``paths`` are the grader's real folders."""
+    return {
+        # Find the instructor's notebook: its known path, any notebook named on a command line
+        # or in the working folder of any visible process, and the checkout of coursepkg.
+        "reader": attack(f"""\
+import glob, os
+import coursepkg
+paths = [{paths["instructor"]!r}]
+paths += glob.glob(str(os.path.dirname(os.path.dirname(coursepkg.__file__))) + "/book/exercises/*")
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        paths += [a for a in open(f"/proc/{{pid}}/cmdline").read().split(chr(0)) if ".ipynb" in a]
+        paths += glob.glob(os.readlink(f"/proc/{{pid}}/cwd") + "/*.ipynb")
+        paths += glob.glob(os.readlink(f"/proc/{{pid}}/cwd") + "/../../../*/*.ipynb")
+    except OSError:
+        pass
+for path in paths:
+    try:
+        worked = worked or ("### BEGIN " + "SOLUTION") in open(path).read()  # split: not this
+    except OSError:
+        pass"""),
+        # Destroy a classmate's submission, the gradebook and the runs folder.
+        "vandal": attack(f"""\
+out = {paths["out"]!r}
+for path in [{paths["victim"]!r}, out + "/gradebook.csv", out + "/runs/x"]:
+    try:
+        with open(path, "w") as f:
+            f.write("vandalised")
+        worked = True
+    except OSError:
+        pass"""),
+        # Leave processes behind that outlive the grader, and kill the classmates' kernels it
+        # sees (in the control, only this test's: their command lines hold its home folder).
+        "daemon": attack(f"""\
+import os, signal, subprocess
+subprocess.Popen(["sleep", "{MARKER}"], start_new_session=True)
+me = os.getpid()
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        command = open(f"/proc/{{pid}}/cmdline", "rb").read()
+        if int(pid) != me and b"ipykernel" in command and {paths["home"].encode()!r} in command:
+            os.kill(int(pid), signal.SIGKILL)
+    except OSError:
+        pass
+worked = True  # judged by the processes left, not by exercise 2"""),
+        # Plant an IPython startup file in the home folder: it would run in every later kernel.
+        "planter": attack("""\
+import os
+folder = os.path.expanduser("~/.ipython/profile_default/startup")
+os.makedirs(folder, exist_ok=True)
+with open(os.path.join(folder, "00-planted.py"), "w") as f:
+    f.write("PLANTED = True\\n")
+worked = True  # judged by the grader's real home folder"""),
+        # Reach a server on the grading machine's loopback.
+        "caller": attack(f"""\
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    worked = True
+except OSError:
+    pass"""),
+        # See the submissions, the output folder or the checkout the package came from.
+        "snoop": attack(f"""\
+import os
+import coursepkg
+root = os.path.dirname(os.path.dirname(coursepkg.__file__))
+seen = [{paths["submissions"]!r}, {paths["out"]!r}, root + "/book", root + "/tests"]
+worked = any(os.path.exists(p) for p in seen)"""),
+        # More than the limits: memory (1 GiB), processes (32), file size (8 MiB).
+        "hog": attack("""\
+try:
+    big = np.empty(3 * 2**30 // 8)
+    worked = True
+    del big
+except MemoryError:
+    pass"""),
+        "forker": attack("""\
+import os, time
+children = 0
+try:
+    for _ in range(100):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(3)
+            os._exit(0)
+        children += 1
+except OSError:
+    pass
+worked = children == 100"""),
+        "writer": attack("""\
+try:
+    with open("/tmp/big", "wb") as f:
+        f.write(bytes(20 * 2**20))
+    worked = True
+except OSError:
+    pass"""),
+        # Ignore interrupts and print forever.
+        "flooder": dict(
+            CORRECT,
+            **{
+                "2": "import signal\n\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "while True:\n    print('x' * 1000)"
+            },
+        ),
+    }
+
+
+HONEST = {
+    # A correct answer that shows things while the check runs it: display and a figure.
+    "plotter": dict(
+        CORRECT,
+        **{
+            "1": """\
+%matplotlib inline
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+
+def square(x):
+    display("squaring")
+    plt.figure()
+    plt.plot([0, 1], [0, 1])
+    plt.show()
+    return x * x"""
+        },
+    ),
+    "printer": dict(CORRECT, **{"2": RIGHT + "\nprint('hello from the student')"}),
+    "victim": CORRECT,
+}
+
+
+class Listener:
+    """A TCP server on the loopback of the grading machine, counting connections."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+
+def leftover_processes() -> list[str]:
+    done = subprocess.run(["pgrep", "-af", f"sleep {MARKER}"], capture_output=True, text=True)
+    return done.stdout.splitlines()
+
+
+def grade_class(course, tmp_path_factory, *, sandbox: bool):
+    """Grade every hostile and honest submission; return (rows, folders, listener, output)."""
+    instructor, student_nb = course
+    subs = tmp_path_factory.mktemp("submissions")
+    out = tmp_path_factory.mktemp("grades")
+    home = tmp_path_factory.mktemp("home")
+    listener = Listener()
+    paths = {
+        "instructor": str(instructor / NAME),
+        "victim": str(subs / "victim" / NAME),
+        "out": str(out),
+        "submissions": str(subs),
+        "home": str(home),
+    }
+    for student, answers in {**attacks(paths, listener.port), **HONEST}.items():
+        write(fill(student_nb, answers), subs / student / NAME)
+    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
+    command += ["--out", str(out), "--jobs", "2", "--cell-timeout", "10", "--timeout", "120"]
+    command += ["--memory-limit", "1024", "--process-limit", "32", "--file-size-limit", "8"]
+    command += ["--cell-output-limit", "64", "--notebook-output-limit", "1"]
+    if not sandbox:
+        command.append("--unsafe-no-sandbox")
+    env = dict(os.environ, HOME=str(home))
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stdout + done.stderr
+    time.sleep(1)  # what an attack left behind has had time to act
+    leftovers = leftover_processes()
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
+    folders = {"subs": subs, "out": out, "home": home}
+    return rows, folders, listener, done.stdout, seconds, leftovers
+
+
+@pytest.fixture(scope="module")
+def sandboxed(course, tmp_path_factory):
+    return grade_class(course, tmp_path_factory, sandbox=True)
+
+
+@pytest.fixture(scope="module")
+def unsandboxed(course, tmp_path_factory, sandboxed):
+    result = grade_class(course, tmp_path_factory, sandbox=False)
+    yield result
+    subprocess.run(["pkill", "-f", f"sleep {MARKER}"])
+
+
+def results(rows, student):
+    return [rows[student, e]["result"] for e in ("1", "2", "3")]
+
+
+ATTACKERS = ["reader", "vandal", "caller", "snoop", "hog", "forker", "writer"]
+
+
+@pytest.mark.parametrize("student", ATTACKERS)
+def test_an_attack_fails_in_the_sandbox(sandboxed, student):
+    rows = sandboxed[0]
+    assert results(rows, student) == ["pass", "fail", "pass"], rows[student, "2"]
+
+
+@pytest.mark.parametrize("student", ATTACKERS)
+def test_control_the_same_attack_works_without_the_sandbox(unsandboxed, student):
+    rows = unsandboxed[0]
+    assert rows[student, "2"]["result"] == "pass", rows[student, "2"]
+
+
+def test_honest_students_keep_every_point(sandboxed):
+    rows = sandboxed[0]
+    for student in HONEST:
+        assert results(rows, student) == ["pass", "pass", "pass"], student
+
+
+def test_files_of_classmates_and_the_grader_are_untouched(sandboxed, unsandboxed):
+    for graded, changed in ((sandboxed, False), (unsandboxed, True)):
+        folders = graded[1]
+        victim = (folders["subs"] / "victim" / NAME).read_text()
+        assert (victim == "vandalised") is changed
+        assert ("vandalised" in (folders["out"] / "gradebook.csv").read_text()) is False
+
+
+def test_nothing_outlives_the_run(sandboxed, unsandboxed):
+    assert sandboxed[0]["daemon", "1"]["result"] == "pass"  # the attack did run
+    assert sandboxed[5] == []
+    assert unsandboxed[5], "control: without the sandbox the process survives the grader"
+
+
+def test_the_home_folder_is_private(sandboxed, unsandboxed):
+    planted = Path(".ipython/profile_default/startup/00-planted.py")
+    assert not (sandboxed[1]["home"] / planted).exists()
+    assert (unsandboxed[1]["home"] / planted).exists()
+
+
+def test_the_network_is_unreachable(sandboxed, unsandboxed):
+    assert sandboxed[2].connections == 0
+    assert unsandboxed[2].connections >= 1
+
+
+def test_an_output_flood_is_stopped_and_said(sandboxed):
+    rows = sandboxed[0]
+    assert rows["flooder", "1"]["result"] == "pass"
+    assert rows["flooder", "2"]["result"] == "fail"
+    assert "output limit exceeded" in rows["flooder", "2"]["reason"]
+    assert len(rows["flooder", "2"]["reason"]) <= 500
+
+
+def test_the_saved_run_shows_the_students_outputs(sandboxed):
+    out = sandboxed[1]["out"]
+    (notebook,) = (out / "runs").glob(f"printer-*/*/{NAME}")
+    nb = nbformat.read(notebook, as_version=4)
+    (answer,) = [c for c in nb.cells if c.get("id") == "ex2-answer"]
+    assert answer.outputs[0]["text"] == "hello from the student\n"
+    (check,) = [c for c in nb.cells if c.get("id") == "ex2-check"]
+    assert check.outputs[0]["text"] == "PASS exercise 2\n"
+
+
+def test_the_summary_warns_only_when_unsandboxed(sandboxed, unsandboxed):
+    assert "WITHOUT a sandbox" not in sandboxed[3]
+    assert unsandboxed[3].count("WITHOUT a sandbox") == 2  # first and last line
+
+
+def test_killed_runs_are_not_graded(course, tmp_path_factory):
+    instructor, student_nb = course
+    subs = tmp_path_factory.mktemp("slow")
+    slow = dict(CORRECT, **{"2": "import time\n\ntime.sleep(4)\n" + RIGHT})
+    slow["3"] = "import time\n\ntime.sleep(4)\n" + CORRECT["3"]
+    write(fill(student_nb, slow), subs / "slow" / NAME)
+    out = tmp_path_factory.mktemp("slow-grades")
+    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
+    command += ["--out", str(out), "--cell-timeout", "5", "--timeout", "7"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {r["exercise"]: r for r in csv.DictReader(f)}
+    assert rows["1"]["result"] == "pass"
+    assert rows["3"]["result"] == "not graded"
+    assert rows["3"]["points"] == "0"
+    assert rows["3"]["reason"].startswith("not graded: the notebook exceeded")
+
+
+def test_grade_refuses_without_a_sandbox_and_says_how(course, tmp_path, monkeypatch):
+    from coursepkg.grading import grade as grading
+    from coursepkg.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    monkeypatch.setattr(grading, "probe", sandbox.probe)
+    with pytest.raises(grading.SandboxUnavailableError, match="--unsafe-no-sandbox"):
+        grading.grade(course[0], tmp_path, tmp_path / "out")
+    assert "apt-get install bubblewrap" in sandbox.probe()
