@@ -57,6 +57,7 @@ def _grade(args) -> int:
     print(
         f"Gradebook: {Path(args.out) / 'gradebook.csv'}; summary: {Path(args.out) / 'summary.csv'}"
     )
+    print(f"For Canvas and Moodle: {Path(args.out) / 'lms'}")
     return 0
 
 

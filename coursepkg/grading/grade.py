@@ -218,8 +218,8 @@ def grade(
         row = Row(s.student, s.path.name if s.path else "?", "", "fail", 0.0, 0.0, s.problem or "")
         outcomes.append(Outcome(s.student, row.chapter, "not graded", [row]))
     outcomes.sort(key=lambda o: (o.student, o.chapter))
+    write_shard_file(out_dir, shard or WHOLE)  # before outcomes.jsonl, which marks the end
     write_outputs(outcomes, out_dir)
-    write_shard_file(out_dir, shard or WHOLE)
     return outcomes
 
 

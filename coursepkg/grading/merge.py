@@ -28,7 +28,8 @@ class MergeError(Exception):
     """Shard folders that cannot be merged; the message says which and why."""
 
 
-def _read_folder(folder: Path) -> tuple[Shard, list[str], list[Outcome]]:
+def _read_folder(folder: Path) -> tuple[Shard, list[Outcome]]:
+    """The shard a folder holds and its outcomes; raises MergeError if it cannot be merged."""
     if not folder.is_dir():
         raise MergeError(f"{folder} is not a folder")
     for name in (OUTCOMES_FILE, SHARD_FILE):
@@ -44,7 +45,7 @@ def _read_folder(folder: Path) -> tuple[Shard, list[str], list[Outcome]]:
         raise MergeError(str(exc)) from None
     if missing:
         raise MergeError(f"{folder} is itself a merge that lacks the shards {missing}")
-    return shard, missing, outcomes
+    return shard, outcomes
 
 
 def _check_cover(shards: dict[Path, Shard], allow_missing: bool) -> list[Shard]:
@@ -101,7 +102,7 @@ def merge(
     owner: dict[str, Path] = {}
     outcomes: list[Outcome] = []
     for folder in folders:
-        shard, _, found = _read_folder(folder)
+        shard, found = _read_folder(folder)
         shards[folder] = shard
         for student in {o.student for o in found}:
             if student in owner:
@@ -115,6 +116,6 @@ def merge(
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     for folder in folders:
         _transfer_runs(folder, out_dir / "runs", move)
+    write_shard_file(out_dir, WHOLE, missing)  # before outcomes.jsonl, which marks the end
     write_outputs(outcomes, out_dir)
-    write_shard_file(out_dir, WHOLE, missing)
     return outcomes
