@@ -403,3 +403,23 @@ def test_every_student_gets_a_feedback_file_without_solutions(gradebook, course)
     for f in files:  # ...and in no feedback file
         assert "return x * x" not in f.read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in f.read_text(encoding="utf-8")
+
+
+def test_the_lms_files_and_outcomes_cover_the_whole_class(gradebook):
+    from coursepkg.grading.outcomes_file import read_outcomes
+
+    rows, out, _, _ = gradebook
+    outcomes = read_outcomes(out / "outcomes.jsonl")
+    assert sum(len(o.rows) for o in outcomes) == len(rows)
+    with open(out / "lms" / "moodle.csv", newline="", encoding="utf-8") as f:
+        header, *records = list(csv.reader(f))
+    assert header == ["Username", "00_demo", "Total"]
+    moodle = {r[0]: r[1:] for r in records}
+    assert moodle.keys() == {s for s, _ in rows}
+    assert moodle["copier"] == ["6", "6"]  # the ignored copy counts nothing
+    assert moodle["wrong"] == moodle["x_y"] == ["2", "2"] and moodle["nora"] == ["0", "0"]
+    assert moodle["caf\\xe9"] == ["6", "6"]
+    with open(out / "lms" / "canvas.csv", newline="", encoding="utf-8") as f:
+        canvas = list(csv.reader(f))
+    assert canvas[1] == ["    Points Possible", "", "", "", "", "6", "(read only)"]
+    assert len(canvas) == len(records) + 2

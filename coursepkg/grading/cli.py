@@ -1,8 +1,10 @@
-"""The instructor's command line: ``python -m coursepkg.grading {validate,release,grade}``.
+"""The instructor's command line: ``python -m coursepkg.grading {validate,release,grade,merge}``.
 
 python -m coursepkg.grading validate book/exercises
 python -m coursepkg.grading release book/exercises --out student_notebooks
 python -m coursepkg.grading grade book/exercises submissions --out grades --jobs 2
+python -m coursepkg.grading grade book/exercises submissions --out grades-2 --shard 2/3
+python -m coursepkg.grading merge grades-1 grades-2 grades-3 --out grades
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def _grade(args) -> int:
     if args.jobs is not None:
         options.jobs = args.jobs
     start = time.perf_counter()
-    outcomes = grade(args.source, args.submissions, args.out, options, args.assignment)
+    outcomes = grade(
+        args.source, args.submissions, args.out, options, args.assignment, shard=args.shard
+    )
     print(summary_text(outcomes), end="")
     print(
         f"Graded {len(outcomes)} submissions in {time.perf_counter() - start:.1f} s "
@@ -69,6 +73,7 @@ def _grade(args) -> int:
     print(
         f"Gradebook: {Path(args.out) / 'gradebook.csv'}; summary: {Path(args.out) / 'summary.csv'}"
     )
+    print(f"For Canvas and Moodle: {Path(args.out) / 'lms'}")
     return 0
 
 
@@ -98,6 +103,26 @@ def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, name, what in limits:
         value = getattr(default, name)
         group.add_argument(flag, type=int, default=value, help=f"{what} (default {value})")
+
+
+def _merge(args) -> int:
+    from .grade import summary_text
+    from .merge import merge
+
+    outcomes = merge(args.folders, args.out, allow_missing=args.allow_missing, move=args.move)
+    print(summary_text(outcomes), end="")
+    print(f"Merged {len(args.folders)} shard folders into {args.out}.")
+    return 0
+
+
+def _shard_spec(text: str):
+    """``--shard K/N`` as a Shard; argparse shows the ShardError's message."""
+    from .shards import Shard, ShardError
+
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,14 +164,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600.0, help="seconds allowed per submission (default 600)"
     )
     _add_sandbox_arguments(gr)
+    gr.add_argument(
+        "--shard",
+        type=_shard_spec,
+        default=None,
+        metavar="K/N",
+        help="grade only share K of N: the students sorted by name, every N-th from the K-th "
+        "(combine the N output folders with merge)",
+    )
     gr.set_defaults(run=_grade)
+
+    mg = commands.add_parser("merge", help="combine the output folders of grade --shard runs")
+    mg.add_argument("folders", type=Path, nargs="+", help="the output folders of the shards")
+    mg.add_argument("--out", type=Path, required=True, help="folder for the merged outputs")
+    mg.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="merge even if some shards of 1..N are missing (recorded in shard.json)",
+    )
+    mg.add_argument(
+        "--move", action="store_true", help="move the shards' runs/ folders instead of copying"
+    )
+    mg.set_defaults(run=_merge)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv``; returns the exit status (2 for an error it explains)."""
+    from .merge import MergeError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (FormatError, FileNotFoundError, ImportError, SandboxUnavailableError) as exc:
+    except (
+        FormatError,
+        FileNotFoundError,
+        ImportError,
+        SandboxUnavailableError,
+        MergeError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

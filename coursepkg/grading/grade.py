@@ -8,8 +8,11 @@ submission becomes rows of that student's gradebook, never an error of the whole
 Outputs in ``out_dir``: ``gradebook.csv`` (one row per student and exercise), ``summary.csv``
 (one row per student and assignment, with the time its run took), ``summary.txt`` (what
 ``grade`` prints), ``feedback/<student>-<hash>.md`` (one file per student, safe to hand back:
-verdicts, points and reasons, no solutions) and ``runs/<student>-<hash>/<assignment>/`` (the
-rebuilt notebook and pytest's log, to see exactly what was run).
+verdicts, points and reasons, no solutions), ``lms/canvas.csv`` and ``lms/moodle.csv`` (one row
+per student, one column per assignment: ``lms.py``), ``outcomes.jsonl`` (every outcome, exactly:
+``outcomes_file.py``), ``shard.json`` (which share of the class: ``shards.py``) and
+``runs/<student>-<hash>/<assignment>/`` (the rebuilt notebook and pytest's log, to see exactly
+what was run).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .rebuild import rebuild
 from .runner import RunResult, run_notebook
 from .sandbox import SandboxLimits, probe
 from .scoring import IGNORED, PASS, Row, failed_rows, score
+from .shards import WHOLE, Shard, select_submissions, write_shard_file
 from .submissions import Submission, discover, display_name, read_submission
 
 GRADEBOOK_COLUMNS = ["student", "chapter", "exercise", "result", "points", "max_points", "reason"]
@@ -230,9 +234,13 @@ def grade(
     out_dir: Path,
     options: GradingOptions | None = None,
     names: list[str] | None = None,
+    shard: Shard | None = None,
 ) -> list[Outcome]:
     """Grade every submission in ``submissions`` against the exercise notebooks in ``source``
-    and write the gradebook, summary and runs into ``out_dir``. Returns the outcomes."""
+    and write the gradebook, summary and runs into ``out_dir``. Returns the outcomes.
+
+    With ``shard``, only that share of the students is graded (``shards.py``); ``out_dir``
+    then holds that share's outputs, and ``merge`` combines the shards."""
     options = options or GradingOptions()
     if options.sandbox:
         why = probe()
@@ -242,7 +250,7 @@ def grade(
                 "then runs as you, with access to your files), pass --unsafe-no-sandbox."
             )
     assignments = load_assignments(source, names)
-    found = discover(Path(submissions), list(assignments))
+    found = select_submissions(discover(Path(submissions), list(assignments)), shard)
     out_dir = Path(out_dir)
     work = out_dir / "runs"
     work.mkdir(parents=True, exist_ok=True)
@@ -256,11 +264,27 @@ def grade(
         row = Row(s.student, s.path.name if s.path else "?", "", "fail", 0.0, 0.0, s.problem or "")
         outcomes.append(Outcome(s.student, row.chapter, "not graded", [row]))
     outcomes.sort(key=lambda o: (o.student, o.chapter))
+    write_shard_file(out_dir, shard or WHOLE)  # before outcomes.jsonl, which marks the end
+    write_outputs(outcomes, out_dir)
+    return outcomes
+
+
+def write_outputs(outcomes: list[Outcome], out_dir: Path) -> None:
+    """Write everything ``grade`` writes about ``outcomes`` (sorted by student and chapter)
+    into ``out_dir``, except ``runs/`` and ``shard.json``: ``gradebook.csv``, ``summary.csv``,
+    ``summary.txt``, ``feedback/``, ``lms/`` and, last, ``outcomes.jsonl``. ``merge`` calls it
+    too, so that merged shards give the same files as one run."""
+    from .lms import write_lms  # imported here: both modules import this one
+    from .outcomes_file import OUTCOMES_FILE, write_outcomes
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     write_gradebook(outcomes, out_dir / "gradebook.csv")
     write_summary(outcomes, out_dir / "summary.csv")
     write_feedback(outcomes, out_dir / "feedback", run_folder_name)
     (out_dir / "summary.txt").write_text(summary_text(outcomes), encoding="utf-8")
-    return outcomes
+    write_lms(outcomes, out_dir / "lms")
+    write_outcomes(outcomes, out_dir / OUTCOMES_FILE)
 
 
 def _number(x: float) -> str:
