@@ -14,7 +14,8 @@ ruff format --check coursepkg tests scripts benchmarks
 echo "==> every notebook starts with the current Colab set-up cell"
 python scripts/colab_cell.py --check
 
-echo "==> unit tests"
+echo "==> unit tests (the grading tests run submissions in the bubblewrap sandbox)"
+source scripts/_bubblewrap.sh
 python -m pytest -p no:cacheprovider --color=no tests
 
 # Outputs that nbval compares must be identical on every machine. The second run proves it at no

@@ -140,6 +140,12 @@ try:
     worked = True
 except OSError:
     pass"""),
+        # Look for a missing limit (or BLAS threads other than the one a parallel run gets).
+        "inspector": attack("""\
+import os, resource
+names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE")
+unlimited = [resource.getrlimit(getattr(resource, n))[0] == resource.RLIM_INFINITY for n in names]
+worked = any(unlimited) or os.environ.get("OPENBLAS_NUM_THREADS") != str(1)"""),
         # Ignore interrupts and print forever.
         "flooder": dict(
             CORRECT,
@@ -250,7 +256,7 @@ def results(rows, student):
     return [rows[student, e]["result"] for e in ("1", "2", "3")]
 
 
-ATTACKERS = ["reader", "vandal", "caller", "snoop", "hog", "forker", "writer"]
+ATTACKERS = ["reader", "vandal", "caller", "snoop", "hog", "forker", "writer", "inspector"]
 
 
 @pytest.mark.parametrize("student", ATTACKERS)

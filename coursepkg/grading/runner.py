@@ -177,7 +177,7 @@ def run_notebook(
         runtime.mkdir()
         ipc = runtime / "kernel"
         command = cgroup.join_command(
-            bwrap_command(runtime_dir=runtime, notebook=notebook, limits=limits)
+            bwrap_command(runtime_dir=runtime, notebook=notebook, limits=limits, environment=env)
         )
         env["JUPYTER_PATH"] = str(write_kernelspec(private / "jupyter", command))
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)

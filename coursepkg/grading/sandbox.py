@@ -64,6 +64,8 @@ PASSED_VARIABLES = (
     "LC_ALL",
     "TZ",
 )
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+MAX_BLAS_THREADS = 4
 PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
 
 # Runs inside the sandbox, before any student code: set the limits, then become the kernel.
@@ -166,6 +168,7 @@ def bwrap_command(
     runtime_dir: Path,
     notebook: Path,
     limits: SandboxLimits,
+    environment: dict[str, str] | None = None,
     connection_file: str = "{connection_file}",
 ) -> list[str]:
     """The command that starts a sandboxed kernel (``connection_file`` is left for
@@ -176,6 +179,8 @@ def bwrap_command(
             nbval at the same path.
         notebook: the rebuilt notebook, shown read-only in the kernel's working folder.
         limits: the resource limits.
+        environment: the variables to pass on (only ``PASSED_VARIABLES`` are); default: this
+            process's.
     """
     mib = 1024 * 1024
     args = [bwrap_path() or "bwrap"]
@@ -192,7 +197,12 @@ def bwrap_command(
     args += ["--die-with-parent", "--new-session"]
     args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--chdir", WORK]
     args += ["--clearenv"]
-    environment = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+    given = os.environ if environment is None else environment
+    environment = {name: given[name] for name in PASSED_VARIABLES if name in given}
+    # At most a few BLAS threads: each reserves address space, and the memory limit is one of
+    # address space, so that a many-core machine would otherwise fail honest submissions.
+    for name in BLAS_THREADS:
+        environment.setdefault(name, str(min(MAX_BLAS_THREADS, os.cpu_count() or 1)))
     environment.update(
         HOME=HOME,
         USER="student",
