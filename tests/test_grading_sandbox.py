@@ -146,6 +146,27 @@ import os, resource
 names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE")
 unlimited = [resource.getrlimit(getattr(resource, n))[0] == resource.RLIM_INFINITY for n in names]
 worked = any(unlimited) or os.environ.get("OPENBLAS_NUM_THREADS") != str(1)"""),
+        # Forge a passing record for its check where the results file lives, then kill the
+        # test runner so that the forged line is the last word.
+        "forger": attack("""\
+import json, os, signal
+record = {"cell_id": "ex2-check", "when": "call", "outcome": "passed", "message": "",
+          "printed": "PASS exercise 2\\n", "stdout": "PASS exercise 2\\n", "outputs": []}
+for path in ("results.jsonl", "../results.jsonl"):
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\\n")
+    except OSError:
+        pass
+os.kill(os.getppid(), signal.SIGKILL)"""),
+        # Ignore interrupts and loop without a sound: the cell time limit must still end it.
+        "stubborn": dict(
+            CORRECT,
+            **{
+                "2": "import signal\n\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "while True:\n    pass"
+            },
+        ),
         # Ignore interrupts and print forever.
         "flooder": dict(
             CORRECT,
@@ -256,7 +277,17 @@ def results(rows, student):
     return [rows[student, e]["result"] for e in ("1", "2", "3")]
 
 
-ATTACKERS = ["reader", "vandal", "caller", "snoop", "hog", "forker", "writer", "inspector"]
+ATTACKERS = [
+    "reader",
+    "vandal",
+    "caller",
+    "snoop",
+    "hog",
+    "forker",
+    "writer",
+    "inspector",
+    "forger",
+]
 
 
 @pytest.mark.parametrize("student", ATTACKERS)
@@ -310,6 +341,15 @@ def test_an_output_flood_is_stopped_and_said(sandboxed):
     assert len(rows["flooder", "2"]["reason"]) <= 500
 
 
+def test_a_kernel_that_ignores_interrupts_is_stopped_at_the_cell_limit(sandboxed):
+    rows, folders = sandboxed[0], sandboxed[1]
+    assert results(rows, "stubborn") == ["pass", "fail", "fail"]
+    assert "stopped responding" in rows["stubborn", "2"]["reason"]
+    with open(folders["out"] / "summary.csv", newline="") as f:
+        status = {r["student"]: r["status"] for r in csv.DictReader(f)}
+    assert status["stubborn"] == "graded"  # not held until the overall time limit
+
+
 def test_the_saved_run_shows_the_students_outputs(sandboxed):
     out = sandboxed[1]["out"]
     (notebook,) = (out / "runs").glob(f"printer-*/*/{NAME}")
@@ -318,6 +358,10 @@ def test_the_saved_run_shows_the_students_outputs(sandboxed):
     assert answer.outputs[0]["text"] == "hello from the student\n"
     (check,) = [c for c in nb.cells if c.get("id") == "ex2-check"]
     assert check.outputs[0]["text"] == "PASS exercise 2\n"
+    (notebook,) = (out / "runs").glob(f"vandal-*/*/{NAME}")  # failed exercise 2
+    nb = nbformat.read(notebook, as_version=4)
+    (check,) = [c for c in nb.cells if c.get("id") == "ex2-check"]
+    assert check.outputs[0]["text"].startswith("FAIL exercise 2: w differs")
 
 
 def test_the_summary_warns_only_when_unsandboxed(sandboxed, unsandboxed):
