@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from coursepkg.grading.sandbox import probe
+from coursepkg.grading import sandbox
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbval")
@@ -30,7 +30,8 @@ pytest.importorskip("nbclient")
 from test_grading import CORRECT, fill, write  # noqa: E402
 from test_grading import course as course  # noqa: E402 (a fixture, shared)
 
-pytestmark = pytest.mark.skipif(probe() is not None, reason=f"no sandbox here: {probe()}")
+# Not skipped where the sandbox fails to start on Linux: then these tests must fail, loudly.
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap needs Linux")
 
 NAME = "00_demo_exercises.ipynb"
 RIGHT = "w = np.array([1.0, -2.0])"
@@ -388,9 +389,29 @@ def test_killed_runs_are_not_graded(course, tmp_path_factory):
     assert rows["3"]["reason"].startswith("not graded: the notebook exceeded")
 
 
+def test_the_sandbox_starts_here():
+    assert sandbox.probe() is None
+
+
+def test_an_old_bubblewrap_is_refused_with_the_version_needed(tmp_path, monkeypatch):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: Unknown option --disable-userns' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: str(fake))
+    why = sandbox.probe()
+    assert "Unknown option --disable-userns" in why
+    assert "bubblewrap 0.8 or later" in why
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root needs a pids cgroup")
+def test_root_without_a_pids_cgroup_is_told_its_options(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "PIDS_CGROUP_ROOT", tmp_path / "no-cgroup")
+    assert "--process-limit 0" in sandbox.probe()
+    assert sandbox.probe(sandbox.SandboxLimits(processes=0)) is None
+
+
 def test_grade_refuses_without_a_sandbox_and_says_how(course, tmp_path, monkeypatch):
     from coursepkg.grading import grade as grading
-    from coursepkg.grading import sandbox
 
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
     monkeypatch.setattr(grading, "probe", sandbox.probe)

@@ -243,7 +243,7 @@ def grade(
     then holds that share's outputs, and ``merge`` combines the shards."""
     options = options or GradingOptions()
     if options.sandbox:
-        why = probe()
+        why = probe(options.limits)
         if why:
             raise SandboxUnavailableError(
                 f"cannot grade safely: {why}. To grade without a sandbox anyway (submitted code "

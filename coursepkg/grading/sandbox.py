@@ -172,7 +172,37 @@ def bwrap_command(
     connection_file: str = "{connection_file}",
 ) -> list[str]:
     """The command that starts a sandboxed kernel (``connection_file`` is left for
-    jupyter_client to fill in).
+    jupyter_client to fill in). Arguments as for ``sandbox_arguments``."""
+    mib = 1024 * 1024
+    processes = limits.processes if os.geteuid() != 0 else 0  # root: the cgroup limits them
+    return sandbox_arguments(
+        runtime_dir=runtime_dir, notebook=notebook, limits=limits, environment=environment
+    ) + [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        LIMITS_PROGRAM,
+        str(limits.memory_mb * mib),
+        str(limits.cpu_seconds),
+        str(processes),
+        str(limits.file_size_mb * mib),
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        connection_file,
+    ]
+
+
+def sandbox_arguments(
+    *,
+    runtime_dir: Path,
+    notebook: Path,
+    limits: SandboxLimits,
+    environment: dict[str, str] | None = None,
+) -> list[str]:
+    """``bwrap`` and its options, up to the program to run in the sandbox.
 
     Args:
         runtime_dir: the private folder of the connection file and IPC sockets, shared with
@@ -216,23 +246,6 @@ def bwrap_command(
         environment["COURSEPKG_DATA_DIR"] = data[0]
     for name, value in sorted(environment.items()):
         args += ["--setenv", name, value]
-    processes = limits.processes if os.geteuid() != 0 else 0  # root: the cgroup limits them
-    args += [
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        LIMITS_PROGRAM,
-        str(limits.memory_mb * mib),
-        str(limits.cpu_seconds),
-        str(processes),
-        str(limits.file_size_mb * mib),
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        connection_file,
-    ]
     return args
 
 
@@ -297,8 +310,16 @@ def write_kernelspec(folder: Path, command: list[str]) -> Path:
     return folder
 
 
-def probe() -> str | None:
-    """None if a sandbox can start here, else why not (in words an instructor can act on)."""
+def probe(limits: SandboxLimits | None = None) -> str | None:
+    """None if the sandbox starts here with ``limits`` (default: the defaults), else why not,
+    in words an instructor can act on.
+
+    It starts Python in the sandbox exactly as grading does, and imports what a kernel needs;
+    as root, a process limit also needs a ``pids`` cgroup (v1).
+    """
+    limits = limits or SandboxLimits()
+    import tempfile
+
     if sys.platform != "linux":
         return f"the grading sandbox needs Linux (bubblewrap); this is {sys.platform}"
     if bwrap_path() is None:
@@ -306,29 +327,31 @@ def probe() -> str | None:
             "bubblewrap is not installed: install it (Debian and Ubuntu: "
             "sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
         )
-    try:
-        done = subprocess.run(
-            [
-                bwrap_path(),
-                "--ro-bind",
-                "/",
-                "/",
-                "--unshare-all",
-                "--uid",
-                str(SANDBOX_UID),
-                "--die-with-parent",
-                "true",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"bubblewrap could not start: {exc}"
+    with tempfile.TemporaryDirectory(prefix="cpg-probe-") as tmp:
+        notebook = Path(tmp) / "probe.ipynb"
+        notebook.write_text("{}", encoding="utf-8")
+        (Path(tmp) / "run").mkdir()
+        command = sandbox_arguments(runtime_dir=Path(tmp) / "run", notebook=notebook, limits=limits)
+        command += [sys.executable, "-c", "import coursepkg, ipykernel, numpy"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"bubblewrap could not start: {exc}"
     if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
         return (
-            f"bubblewrap cannot create a sandbox here ({done.stderr.strip() or done.returncode}); "
-            "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1, or on "
-            "Ubuntu 24.04 and later an AppArmor profile for bwrap)"
+            f"the sandbox does not start here ({lines[-1]}); bubblewrap 0.8 or later is "
+            "needed, with user namespaces enabled (sysctl kernel.unprivileged_userns_clone=1, "
+            "or on Ubuntu 24.04 and later the AppArmor profile of the bubblewrap package)"
         )
+    cgroup = PidsCgroup("probe", limits.processes)
+    try:
+        if os.geteuid() == 0 and limits.processes > 0 and cgroup.path is None:
+            return (
+                "grading as root needs a pids cgroup to limit processes (the kernel does not "
+                "apply RLIMIT_NPROC to root), and none can be made here: grade as an ordinary "
+                "user, or with --process-limit 0 to go without a process limit"
+            )
+    finally:
+        cgroup.remove()
     return None
