@@ -168,6 +168,18 @@ os.kill(os.getppid(), signal.SIGKILL)"""),
                 "while True:\n    pass"
             },
         ),
+        # Fill the grader's disk through the one folder it shares with the sandbox, the
+        # kernel's connection folder, and shared memory.
+        "filler": attack("""\
+import glob, os
+for folder in glob.glob("/tmp/cpg-*/run") + ["/dev/shm"]:
+    try:
+        for k in range(40):
+            with open(f"{folder}/fill{k}", "wb") as f:
+                f.write(bytes(7 * 2**20))
+    except OSError:
+        pass
+worked = True  # judged by the run being stopped"""),
         # Ignore interrupts and print forever.
         "flooder": dict(
             CORRECT,
@@ -351,6 +363,14 @@ def test_a_kernel_that_ignores_interrupts_is_stopped_at_the_cell_limit(sandboxed
     assert status["stubborn"] == "graded"  # not held until the overall time limit
 
 
+def test_filling_the_connection_folder_stops_the_run(sandboxed):
+    rows = sandboxed[0]
+    assert rows["filler", "1"]["result"] == "pass"
+    for exercise in ("2", "3"):
+        assert "connection folder" in rows["filler", exercise]["reason"]
+        assert rows["filler", exercise]["points"] == "0"
+
+
 def test_the_saved_run_shows_the_students_outputs(sandboxed):
     out = sandboxed[1]["out"]
     (notebook,) = (out / "runs").glob(f"printer-*/*/{NAME}")
@@ -405,7 +425,7 @@ def test_an_old_bubblewrap_is_refused_with_the_version_needed(tmp_path, monkeypa
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root needs a pids cgroup")
 def test_root_without_a_pids_cgroup_is_told_its_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "PIDS_CGROUP_ROOT", tmp_path / "no-cgroup")
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", tmp_path / "no-cgroup")
     assert "--process-limit 0" in sandbox.probe()
     assert sandbox.probe(sandbox.SandboxLimits(processes=0)) is None
 

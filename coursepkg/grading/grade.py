@@ -38,7 +38,7 @@ from .feedback import write_feedback
 from .rebuild import rebuild
 from .runner import RunResult, run_notebook
 from .sandbox import SandboxLimits, probe
-from .scoring import IGNORED, PASS, Row, failed_rows, score
+from .scoring import IGNORED, MAX_REASON, PASS, Row, capped, failed_rows, score
 from .shards import WHOLE, Shard, select_submissions, write_shard_file
 from .submissions import Submission, discover, display_name, read_submission
 
@@ -143,17 +143,14 @@ def run_folder_name(student: str) -> str:
 # A cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets
 # (OWASP, "CSV injection"); a leading apostrophe makes the spreadsheet show it as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MAX_REASON = 500
-"""Longest reason text in the gradebook, in characters; the run's pytest.log has the rest."""
 
 
 def csv_text(value, *, limit: int | None = None) -> str:
     """``value`` as a gradebook cell: valid UTF-8, never a spreadsheet formula, at most
     ``limit`` characters (then ending in a note that it was cut)."""
     text = display_name(str(value))
-    cut = " ... (cut; the run's pytest.log has it all)"
-    if limit is not None and len(text) > limit:
-        text = text[: limit - len(cut)].rstrip() + cut
+    if limit is not None:
+        text = capped(text, limit)
     if text.startswith(FORMULA_START):
         text = "'" + text
     return text
@@ -205,7 +202,7 @@ def grade_one(
             cell_timeout=options.cell_timeout,
             timeout=options.timeout,
         )
-        status = "time limit" if run.timed_out else "graded"
+        status = "time limit" if run.timed_out else "limit exceeded" if run.stopped else "graded"
         seconds = time.perf_counter() - start
         return Outcome(student, chapter, status, rows, seconds, options.sandbox)
     except Exception as exc:  # one broken submission must not stop the others
@@ -352,7 +349,7 @@ def summary_text(outcomes: list[Outcome]) -> str:
                 tally[1] += 1
     for (chapter, exercise), (passed, total) in counts.items():
         lines.append(f"  {chapter} exercise {exercise:<8} {passed} of {total}")
-    runs = [o.seconds for o in outcomes if o.status in ("graded", "time limit")]
+    runs = [o.seconds for o in outcomes if o.status in ("graded", "time limit", "limit exceeded")]
     if runs:
         lines.append(
             f"Runs: {len(runs)}, {sum(runs) / len(runs):.1f} s each on average "

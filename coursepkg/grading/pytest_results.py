@@ -10,10 +10,13 @@ This plugin runs in the grader's pytest process, outside the student's sandbox, 
 records it writes can be trusted. Two options serve the sandbox:
 
 - ``--grading-ipc PATH``: nbval's kernel manager talks to the kernel over ZeroMQ IPC sockets
-  named ``PATH-<n>``, because a sandboxed kernel has no network, not even loopback.
-- ``--grading-output-limits CELL,NOTEBOOK``: the most output, in bytes, that one cell and the
-  whole notebook may send. A kernel that sends more is stopped, and the cell fails saying so;
-  without this a print loop would fill the grader's memory and the gradebook.
+  named ``PATH-<n>``, because a sandboxed kernel has no network, not even loopback; the sockets
+  are guarded (``kernel_channels.py``).
+- ``--grading-output-limits CELL,NOTEBOOK``: the most a cell and the whole notebook may send, in
+  characters of whole messages (content and metadata). Past the cell's limit its further output
+  is dropped (errors are kept, cut short, so the cell still fails) and the record says so; past
+  the notebook's the kernel is stopped and the cell fails saying so. Without this a print loop
+  would fill the grader's memory, disk and gradebook.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import pytest
 
 OUTPUT_LIMIT_MESSAGE = "output limit exceeded"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 class OutputLimitError(Exception):
@@ -40,74 +44,67 @@ def pytest_addoption(parser):
 
 
 def _message_size(msg) -> int:
-    """Characters of output a kernel message carries (0 for status and other messages)."""
+    """Characters of a kernel message: its type, content and metadata, all of it."""
+    parts = [msg.get("msg_type"), msg.get("content"), msg.get("metadata")]
+    return len(json.dumps(parts, default=str))
+
+
+def _trimmed_error(msg):
+    """An error message cut to a readable size, so that the cell still fails with it."""
     content = msg.get("content", {})
-    kind = msg.get("msg_type")
-    if kind == "stream":
-        return len(content.get("text", ""))
-    if kind in ("display_data", "execute_result", "update_display_data"):
-        return sum(len(str(v)) for v in content.get("data", {}).values())
-    if kind == "error":
-        return sum(len(str(line)) for line in content.get("traceback", [])) + len(
-            str(content.get("evalue", ""))
-        )
-    return 0
-
-
-def _use_ipc(path: str) -> None:
-    import os
-
-    import nbval.kernel
-    from jupyter_client.manager import KernelManager
-
-    # The connection file goes next to the sockets, in the folder shared with the sandbox
-    # (jupyter_client's default, a temporary file, is out of the kernel's sight).
-    connection_file = os.path.join(os.path.dirname(path), "connection.json")
-
-    class IPCKernelManager(KernelManager):
-        def __init__(self, **kwargs):
-            super().__init__(transport="ipc", ip=path, connection_file=connection_file, **kwargs)
-
-    nbval.kernel.KernelManager = IPCKernelManager  # nbval builds its manager by this name
+    content["ename"] = str(content.get("ename", ""))[:200]
+    content["evalue"] = str(content.get("evalue", ""))[:1000]
+    content["traceback"] = [str(line)[:1000] for line in content.get("traceback", [])[-20:]]
+    msg["metadata"] = {}
+    return msg
 
 
 def _limit_output(cell_limit: int, notebook_limit: int) -> None:
+    """Past ``cell_limit`` characters, a cell's further output is dropped (its errors kept,
+    cut short); past ``notebook_limit`` in all, the kernel is stopped."""
     from nbval.plugin import IPyNbFile
 
     receive = IPyNbFile.get_kernel_message
 
     def get_kernel_message(self, timeout=None, stream="iopub"):
         msg = receive(self, timeout=timeout, stream=stream)
+        if msg.get("msg_type") == "status":
+            return msg
         size = _message_size(msg)
-        if size:
-            sent = self.__dict__.setdefault("_grading_sent", {})
-            cell = msg.get("parent_header", {}).get("msg_id")
-            sent[cell] = sent.get(cell, 0) + size
-            total = sum(sent.values())
-            if sent[cell] > cell_limit or total > notebook_limit:
-                if self.kernel is not None and self.kernel.is_alive():
-                    self.kernel.stop()
-                which = (
-                    f"this cell sent more than {cell_limit // 1024} KiB"
-                    if sent[cell] > cell_limit
-                    else f"the notebook sent more than {notebook_limit // (1024 * 1024)} MiB"
-                )
-                raise OutputLimitError(
-                    f"{OUTPUT_LIMIT_MESSAGE}: {which} of output; the kernel was stopped"
-                )
+        sent = self.__dict__.setdefault("_grading_sent", {})
+        cell = msg.get("parent_header", {}).get("msg_id")
+        sent[cell] = sent.get(cell, 0) + size
+        if sum(sent.values()) > notebook_limit:
+            if self.kernel is not None and self.kernel.is_alive():
+                self.kernel.stop()
+            raise OutputLimitError(
+                f"{OUTPUT_LIMIT_MESSAGE}: the notebook sent more than "
+                f"{notebook_limit // (1024 * 1024)} MiB of output; the kernel was stopped"
+            )
+        if sent[cell] > cell_limit:
+            self.__dict__["_grading_cut"] = cell_limit
+            if msg.get("msg_type") == "error":
+                return _trimmed_error(msg)
+            return dict(msg, msg_type="comm_msg", content={})  # nbval passes over comm messages
         return msg
 
     IPyNbFile.get_kernel_message = get_kernel_message
 
 
 def pytest_configure(config):
-    ipc = config.getoption("--grading-ipc")
-    if ipc:
-        _use_ipc(ipc)
     limits = config.getoption("--grading-output-limits")
+    cell_limit = notebook_limit = 2**62
     if limits:
         cell_limit, notebook_limit = (int(x) for x in limits.split(","))
         _limit_output(cell_limit, notebook_limit)
+    ipc = config.getoption("--grading-ipc")
+    if ipc:
+        from .kernel_channels import use_sandbox_kernel
+
+        # ZeroMQ refuses (and drops the connection of) a message beyond this size, before it is
+        # held in memory. It is far above the notebook's allowance: a flood that ipykernel packs
+        # into a few large messages is then still counted, and named as such.
+        use_sandbox_kernel(ipc, max(MAX_MESSAGE_BYTES, min(notebook_limit, 2**40) + 2**16))
 
 
 def _printed_text(outputs, stream: str | None = None) -> str:
@@ -145,6 +142,10 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is not None:
         message = str(call.excinfo.value)
     outputs = getattr(item, "test_outputs", None)
+    cut = item.parent.__dict__.pop("_grading_cut", None) if item.parent is not None else None
+    if cut:
+        note = f"[output cut: the cell sent more than {cut // 1024} KiB]\n"
+        outputs = [*(outputs or []), {"output_type": "stream", "name": "stderr", "text": note}]
     record = {
         "cell_id": cell.get("id"),
         "when": report.when,
@@ -153,6 +154,7 @@ def pytest_runtest_makereport(item, call):
         "printed": _printed_text(outputs),
         "stdout": _printed_text(outputs, "stdout"),
         "outputs": _plain(outputs),
+        "output_cut": bool(cut),
     }
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")

@@ -1,7 +1,7 @@
 """Rebuild a submission from the instructor's notebook: only the student's answer cells are taken.
 
-The graded notebook is the instructor's (with its stored, correct outputs) in which the source
-of each answer cell is replaced by the student's cell with the same id. Everything else the
+The graded notebook is the instructor's, without its stored outputs, in which the source of each
+answer cell is replaced by the student's cell with the same id. Everything else the
 student may have changed (check cells, their stored outputs, setup cells, metadata, added cells)
 is ignored, so a check or an output rewritten to fake a pass has no effect. Every code cell is
 tagged ``nbval-ignore-output``: nbval runs it and records what it sent, and the grader reads the
@@ -49,6 +49,10 @@ def rebuild(instructor_nb, student_nb):
     for cell in graded.cells:
         if cell.cell_type != "code":
             continue
+        # The instructor's outputs stay out: the kernel can read the notebook it runs, and a
+        # stored output can give an answer away (a tuned value, an accuracy).
+        cell.outputs = []
+        cell.execution_count = None
         meta = cell_grading(cell)
         tags = cell.metadata.setdefault("tags", [])
         if IGNORE_OUTPUT_TAG not in tags:

@@ -26,9 +26,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import KERNEL_NAME, PidsCgroup, SandboxLimits, bwrap_command, write_kernelspec
+from .sandbox import KERNEL_NAME, Cgroups, SandboxLimits, bwrap_command, write_kernelspec
 
 RESULTS_FILE = "results.jsonl"
+RUNTIME_FOLDER_LIMIT = 1024 * 1024
+"""Bytes a sandboxed kernel may write into its runtime folder (its connection file and sockets
+take a few hundred): the one folder on the grader's disk that it can write."""
+POLL_SECONDS = 0.1
 LOG_FILE = "pytest.log"
 SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -41,12 +45,14 @@ class RunResult:
         cells: per cell id, the record written by ``pytest_results`` for its call (outcome,
             message, printed text); cells that never ran are absent.
         timed_out: the run was killed at the overall time limit.
+        stopped: why the run was stopped or its kernel killed for a limit, if it was ("" if not).
         returncode: pytest's exit code (None if killed).
         seconds: wall time of the run.
     """
 
     cells: dict[str, dict] = field(default_factory=dict)
     timed_out: bool = False
+    stopped: str = ""
     returncode: int | None = None
     seconds: float = 0.0
 
@@ -127,6 +133,26 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _remove_tree(folder: Path) -> None:
+    """Remove ``folder``, whatever the kernel left in it: folders nested deeper than Python's
+    recursion limit, or made unreadable (``rm`` handles both once permissions are restored)."""
+    for command in (["chmod", "-R", "u+rwx", "--", str(folder)], ["rm", "-rf", "--", str(folder)]):
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(folder, ignore_errors=True)  # where there is no rm
+
+
+def _folder_size(folder: Path) -> int:
+    """Bytes in the files below ``folder`` (links and sockets count as their own size)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def read_results(path: Path) -> dict[str, dict]:
     """Per cell id, its last record in a results file (the call's, or setup's if it failed)."""
     cells: dict[str, dict] = {}
@@ -164,19 +190,20 @@ def run_notebook(
         sandbox: run the kernel in the bubblewrap sandbox; False runs it as the grading user
             (unsafe with untrusted code).
     """
+    notebook = Path(notebook).resolve()  # the sandbox mounts it by its absolute path
     folder = notebook.parent
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (folder / RESULTS_FILE).unlink(missing_ok=True)
     env = isolated_environment(single_threaded)
     private = Path(tempfile.mkdtemp(prefix="cpg-"))  # short: IPC socket paths are limited
     limits = limits or SandboxLimits(0, 0, 0, 0, 0, 0, 0)
-    cgroup = PidsCgroup(private.name, limits.processes) if sandbox else None
-    ipc = None
+    cgroups = Cgroups(private.name, limits) if sandbox else None
+    ipc = runtime = None
     if sandbox:
         runtime = private / "run"
         runtime.mkdir()
         ipc = runtime / "kernel"
-        command = cgroup.join_command(
+        command = cgroups.join_command(
             bwrap_command(runtime_dir=runtime, notebook=notebook, limits=limits, environment=env)
         )
         env["JUPYTER_PATH"] = str(write_kernelspec(private / "jupyter", command))
@@ -194,15 +221,29 @@ def run_notebook(
                 env=env,
                 start_new_session=True,  # its own process group, killed as a whole
             )
-            try:
-                result.returncode = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_tree(process)
-                result.timed_out = True
+            while process.poll() is None:
+                if time.perf_counter() - start > timeout:
+                    _kill_tree(process)
+                    result.timed_out = True
+                    break
+                if runtime is not None and _folder_size(runtime) > RUNTIME_FOLDER_LIMIT:
+                    _kill_tree(process)
+                    result.stopped = (
+                        "the run was stopped: it wrote files into the kernel's connection "
+                        f"folder (more than {RUNTIME_FOLDER_LIMIT // 1024} KiB)"
+                    )
+                    break
+                time.sleep(POLL_SECONDS)
+            result.returncode = process.returncode
     finally:
-        if cgroup is not None:
-            cgroup.remove()
-        shutil.rmtree(private, ignore_errors=True)
+        if cgroups is not None:
+            if cgroups.memory_exceeded():
+                result.stopped = (
+                    "the kernel was killed for using more than the memory limit of "
+                    f"{limits.memory_mb} MiB"
+                )
+            cgroups.remove()
+        _remove_tree(private)
     result.seconds = time.perf_counter() - start
     result.cells = read_results(folder / RESULTS_FILE)
     return result

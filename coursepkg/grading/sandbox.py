@@ -12,16 +12,22 @@ so that the kernel, and everything it starts:
 
 - runs as an unprivileged user (uid 65534) in its own user, PID, IPC, UTS, cgroup and network
   namespaces: no network, no view of the grader's processes;
-- sees the system folders and the Python environment read-only (``/etc``'s secrets masked), the
-  package ``coursepkg`` and its data folder read-only, and nothing else of the disk: not the
+- sees the system folders and the Python environment read-only (of ``/etc``, only what
+  programs read to start, ``ETC_ENTRIES``: no keys, no password hashes), the package
+  ``coursepkg`` and its data folder read-only, and nothing else of the disk: not the
   instructor's notebooks, the other submissions, the output folder or the checkout the package
-  came from. Its home (with a ``work`` folder holding only its rebuilt notebook) and ``/tmp`` are
-  private, size-limited tmpfs;
+  came from. Its home (with a ``work`` folder holding only its rebuilt notebook), ``/tmp`` and
+  ``/dev/shm`` are private, size-limited tmpfs; the rest of its root is read-only. Grading as
+  root, the sandbox's user is root to the file system (without any privilege), so only these
+  folders are there to read;
 - talks to nbval over ZeroMQ IPC sockets in a private runtime folder (the only folder shared with
   the outside), since it has no network;
-- has limits on address space, CPU time, processes and file size (``SandboxLimits``); a
-  process limit is an rlimit inside the sandbox, or, when grading as root (for whom the kernel
-  does not enforce RLIMIT_NPROC), a ``pids`` cgroup;
+- has limits on address space, CPU time, processes and file size (``SandboxLimits``), set as
+  rlimits inside the sandbox; when grading as root, for whom the kernel does not enforce
+  RLIMIT_NPROC, a ``pids`` cgroup limits the processes, and a ``memory`` cgroup also bounds the
+  memory of all the sandbox's processes together;
+- can write one folder on the grader's disk, its runtime folder, which the runner watches
+  (``runner.py``): a run that writes more than a little there is stopped;
 - ends with the run: bubblewrap kills the sandbox when its parent (nbval's kernel manager) dies,
   and the PID namespace ends every process in it when the kernel exits.
 
@@ -49,9 +55,29 @@ HOME = "/home/student"
 WORK = f"{HOME}/work"
 KERNEL_NAME = "coursepkg-sandbox"
 
-SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers")
-SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_ENTRIES = (
+    # what the dynamic linker, Python, NumPy and Matplotlib read; nothing with keys or passwords
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "localtime",
+    "timezone",
+    "locale.alias",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "mime.types",
+    "os-release",
+    "matplotlibrc",
+    "python3",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+)
 PASSED_VARIABLES = (
     "OPENBLAS_CORETYPE",  # a machine's numeric configuration is the kernel's too
     "OMP_NUM_THREADS",
@@ -66,7 +92,7 @@ PASSED_VARIABLES = (
 )
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_BLAS_THREADS = 4
-PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 # Runs inside the sandbox, before any student code: set the limits, then become the kernel.
 # RLIMIT_NPROC must be set here, inside the new user namespace, where it counts only this
@@ -118,12 +144,8 @@ def _mount_system(args: list[str]) -> None:
             args += ["--symlink", os.readlink(path), folder]
         elif path.is_dir():
             args += ["--ro-bind", folder, folder]
-    for secret in SECRET_FILES:
-        if Path(secret).is_file():
-            args += ["--ro-bind", "/dev/null", secret]
-    for secret in SECRET_DIRS:
-        if Path(secret).is_dir():
-            args += ["--tmpfs", secret]
+    for entry in ETC_ENTRIES:
+        args += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
 
 
 def python_folders() -> list[str]:
@@ -145,8 +167,13 @@ def python_folders() -> list[str]:
     if isinstance(user_site, str) and Path(user_site).is_dir():
         candidates.add(user_site)
     folders = sorted({str(Path(c).resolve()) for c in candidates if Path(c).is_dir()})
-    folders = [f for f in folders if not f.startswith(SYSTEM_DIRS)]
-    return [f for f in folders if not any(f.startswith(g + os.sep) for g in folders if g != f)]
+    folders = [f for f in folders if not any(_inside(f, d) for d in SYSTEM_DIRS)]
+    return [f for f in folders if not any(_inside(f, g) for g in folders if g != f)]
+
+
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (by whole path components: /usr2 is not in /usr)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def package_folders() -> list[str]:
@@ -219,10 +246,12 @@ def sandbox_arguments(
         args += ["--ro-bind", folder, folder]
     args += ["--proc", "/proc", "--dev", "/dev"]
     tmpfs_size = str(limits.tmp_size_mb * mib) if limits.tmp_size_mb > 0 else None
-    for folder in ("/tmp", HOME):
+    for folder in ("/tmp", "/dev/shm", HOME):
         args += (["--size", tmpfs_size] if tmpfs_size else []) + ["--tmpfs", folder]
     args += ["--dir", WORK, "--ro-bind", str(notebook), f"{WORK}/{notebook.name}"]
     args += ["--bind", str(runtime_dir), str(runtime_dir)]
+    # bubblewrap's root and /dev are tmpfs without a size limit: read-only, nothing fills them.
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     args += ["--unshare-all", "--unshare-user", "--disable-userns"]
     args += ["--die-with-parent", "--new-session"]
     args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--chdir", WORK]
@@ -249,49 +278,71 @@ def sandbox_arguments(
     return args
 
 
-class PidsCgroup:
-    """A ``pids`` cgroup (v1) limiting one sandbox's processes, for grading as root, whose
-    processes RLIMIT_NPROC does not limit. ``None``-like when unavailable: ``path`` is None."""
+class Cgroups:
+    """Control groups (v1) limiting one sandbox as a whole, when grading as root: ``pids``
+    (RLIMIT_NPROC does not hold for root's processes) and ``memory`` (the total of all its
+    processes, where RLIMIT_AS bounds each one). A controller that cannot be set up is left out
+    (``paths`` holds those that are in place)."""
 
-    def __init__(self, name: str, processes: int):
-        self.path: Path | None = None
-        if os.geteuid() != 0 or processes <= 0 or not PIDS_CGROUP_ROOT.is_dir():
+    def __init__(self, name: str, limits: SandboxLimits):
+        self.paths: dict[str, Path] = {}
+        if os.geteuid() != 0:
             return
-        path = PIDS_CGROUP_ROOT / "coursepkg-grading" / name
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            (path / "pids.max").write_text(str(processes))
-        except OSError:
-            return
-        self.path = path
+        wanted = {
+            "pids": ("pids.max", limits.processes),
+            "memory": ("memory.limit_in_bytes", limits.memory_mb * 1024 * 1024),
+        }
+        for controller, (setting, value) in wanted.items():
+            root = CGROUP_ROOT / controller
+            if value <= 0 or not root.is_dir():
+                continue
+            path = root / "coursepkg-grading" / name
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                (path / setting).write_text(str(value))
+            except OSError:
+                continue
+            self.paths[controller] = path
 
     def join_command(self, command: list[str]) -> list[str]:
-        """``command`` run by a shell that first moves itself into the cgroup."""
-        if self.path is None:
+        """``command`` run by a shell that first moves itself into the cgroups."""
+        if not self.paths:
             return command
-        procs = self.path / "cgroup.procs"
-        return ["/bin/sh", "-c", f'echo $$ > "{procs}" && exec "$@"', "sh", *command]
+        joins = " && ".join(f'echo $$ > "{path / "cgroup.procs"}"' for path in self.paths.values())
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sh", *command]
+
+    def memory_exceeded(self) -> bool:
+        """True if the kernel killed a process of the sandbox for its memory limit."""
+        path = self.paths.get("memory")
+        if path is None:
+            return False
+        try:
+            for line in (path / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
+                    return True
+        except (OSError, ValueError):
+            pass
+        return False
 
     def remove(self) -> None:
-        """Kill whatever is left in the cgroup, then remove it."""
-        if self.path is None:
-            return
-        for _ in range(50):
-            try:
-                pids = (self.path / "cgroup.procs").read_text().split()
-            except OSError:
-                break
-            if not pids:
-                break
-            for pid in pids:
+        """Kill whatever is left in the cgroups, then remove them."""
+        for path in self.paths.values():
+            for _ in range(50):
                 try:
-                    os.kill(int(pid), 9)
-                except (ProcessLookupError, ValueError):
-                    pass
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+                    pids = (path / "cgroup.procs").read_text().split()
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), 9)
+                    except (ProcessLookupError, ValueError):
+                        pass
+            try:
+                path.rmdir()
+            except OSError:
+                pass
 
 
 def write_kernelspec(folder: Path, command: list[str]) -> Path:
@@ -344,14 +395,14 @@ def probe(limits: SandboxLimits | None = None) -> str | None:
             "needed, with user namespaces enabled (sysctl kernel.unprivileged_userns_clone=1, "
             "or on Ubuntu 24.04 and later the AppArmor profile of the bubblewrap package)"
         )
-    cgroup = PidsCgroup("probe", limits.processes)
+    cgroups = Cgroups("probe", limits)
     try:
-        if os.geteuid() == 0 and limits.processes > 0 and cgroup.path is None:
+        if os.geteuid() == 0 and limits.processes > 0 and "pids" not in cgroups.paths:
             return (
                 "grading as root needs a pids cgroup to limit processes (the kernel does not "
                 "apply RLIMIT_NPROC to root), and none can be made here: grade as an ordinary "
                 "user, or with --process-limit 0 to go without a process limit"
             )
     finally:
-        cgroup.remove()
+        cgroups.remove()
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .exercise_format import Exercise
+from .pytest_results import OUTPUT_LIMIT_MESSAGE
 from .runner import RunResult
 
 PASS, FAIL, IGNORED, NOT_GRADED = "pass", "fail", "ignored", "not graded"
@@ -25,8 +26,21 @@ class Row:
     reason: str = ""
 
 
+MAX_REASON = 500
+"""Longest reason text, in characters; the run's pytest.log and saved notebook have the rest."""
+CUT_NOTE = " ... (cut; the run's pytest.log has it all)"
+
+
+def capped(reason: str, limit: int = MAX_REASON) -> str:
+    """``reason``, cut to ``limit`` characters with a note saying so if it is longer."""
+    if len(reason) <= limit:
+        return reason
+    return reason[: limit - len(CUT_NOTE)].rstrip() + CUT_NOTE
+
+
 def failed_rows(student: str, chapter: str, exercises: list[Exercise], reason: str) -> list[Row]:
     """A failing row for every exercise, all for the same ``reason`` (e.g. a malformed file)."""
+    reason = capped(reason)
     return [Row(student, chapter, e.id, FAIL, 0.0, e.points, reason) for e in exercises]
 
 
@@ -36,6 +50,8 @@ def _cell_problem(record: dict | None, cell_timeout: float) -> str:
         return "did not run"
     message = record.get("message", "")
     printed = record.get("printed", "").strip()
+    if message.startswith(OUTPUT_LIMIT_MESSAGE):
+        return message
     if "Kernel dead" in message:
         return "not run: the kernel had died in an earlier cell"
     if "Failed to interrupt" in message or "waiting for output" in message:
@@ -108,15 +124,17 @@ def score(
         result = FAIL
         if record is None:
             result = NOT_GRADED
-            why = (
-                f"the notebook exceeded the overall time limit of {timeout:g} s"
-                if run.timed_out
-                else "the test run stopped before this check (see pytest.log)"
-            )
+            if run.timed_out:
+                why = f"the notebook exceeded the overall time limit of {timeout:g} s"
+            else:
+                why = run.stopped or "the test run stopped before this check (see pytest.log)"
             notes.insert(0, f"not graded: {why}")
         else:
+            if run.stopped:
+                notes.append(run.stopped)
             notes.append(_cell_problem(record, cell_timeout))
-        rows.append(
-            Row(student, chapter, exercise.id, result, 0.0, exercise.points, "; ".join(notes))
-        )
+            if record.get("output_cut"):
+                notes.append("(the check cell's output was cut at the output limit)")
+        reason = capped("; ".join(notes))
+        rows.append(Row(student, chapter, exercise.id, result, 0.0, exercise.points, reason))
     return rows
