@@ -141,6 +141,16 @@ try:
     worked = True
 except OSError:
     pass"""),
+        # Write a forged line into whatever the kernel's output descriptors lead to, then fail
+        # so that pytest shows what was captured (without the sandbox: pytest's log).
+        "scribbler": attack("""\
+import os
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        os.write(fd, b"\\nFORGED ex2-check PASSED\\n")
+    except OSError:
+        pass
+raise RuntimeError("judged by pytest's log")"""),
         # Look for a missing limit (or BLAS threads other than the one a parallel run gets).
         "inspector": attack("""\
 import os, resource
@@ -191,6 +201,37 @@ worked = True  # judged by the run being stopped"""),
     }
 
 
+def sandbox_only(trap: str) -> dict[str, dict[str, str]]:
+    """Attacks graded only in the sandbox (without it they would harm the machine, or do not
+    apply); ``trap`` is a Unix socket of the grading machine."""
+    return {
+        # Write into the sandbox's root, /dev and /etc (unsized tmpfs, were they writable). Without
+        # the sandbox this would write into the grading machine's own root: no control run.
+        "rootfill": attack("""\
+for path in ("/fill", "/dev/fill", "/etc/fill"):
+    try:
+        with open(path, "wb") as f:
+            f.write(bytes(2**20))
+        worked = True
+    except OSError:
+        pass"""),
+        # Swap the kernel's sockets for links to a socket of the grading machine, hoping that the
+        # grader reconnects through them (no control: unsandboxed kernels use TCP).
+        "redirector": attack(f"""\
+import glob, os, time
+for sock in glob.glob("/tmp/cpg-*/run/kernel-*"):
+    os.remove(sock)
+    os.symlink({trap!r}, sock)
+time.sleep(3)"""),
+        # Send display data with enormous metadata, which no output text shows.
+        "painter": attack("""\
+from IPython.display import publish_display_data
+for _ in range(3):
+    publish_display_data({"text/plain": "x"}, metadata={"pad": "A" * 3 * 2**20})
+worked = True"""),
+    }
+
+
 HONEST = {
     # A correct answer that shows things while the check runs it: display and a figure.
     "plotter": dict(
@@ -211,16 +252,27 @@ def square(x):
         },
     ),
     "printer": dict(CORRECT, **{"2": RIGHT + "\nprint('hello from the student')"}),
+    # Prints more than a cell's output limit: the rest of its output is dropped, nothing lost.
+    "chatty": dict(
+        CORRECT,
+        **{"2": "for i in range(15000):\n    print(f'step {i}: loss {1 / (i + 1):.6f}')\n" + RIGHT},
+    ),
     "victim": CORRECT,
 }
 
 
 class Listener:
-    """A TCP server on the loopback of the grading machine, counting connections."""
+    """A TCP server on the loopback of the grading machine (or, given a path, a Unix socket
+    server there), counting connections."""
 
-    def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
+    def __init__(self, unix_path: Path | None = None):
+        if unix_path is None:
+            self.server = socket.create_server(("127.0.0.1", 0))
+            self.port = self.server.getsockname()[1]
+        else:
+            self.server = socket.socket(socket.AF_UNIX)
+            self.server.bind(str(unix_path))
+            self.server.listen()
         self.connections = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -246,6 +298,7 @@ def grade_class(course, tmp_path_factory, *, sandbox: bool):
     out = tmp_path_factory.mktemp("grades")
     home = tmp_path_factory.mktemp("home")
     listener = Listener()
+    trap = Listener(tmp_path_factory.mktemp("trap") / "socket")
     paths = {
         "instructor": str(instructor / NAME),
         "victim": str(subs / "victim" / NAME),
@@ -253,7 +306,10 @@ def grade_class(course, tmp_path_factory, *, sandbox: bool):
         "submissions": str(subs),
         "home": str(home),
     }
-    for student, answers in {**attacks(paths, listener.port), **HONEST}.items():
+    submissions = {**attacks(paths, listener.port), **HONEST}
+    if sandbox:
+        submissions.update(sandbox_only(str(trap.server.getsockname())))
+    for student, answers in submissions.items():
         write(fill(student_nb, answers), subs / student / NAME)
     command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
     command += ["--out", str(out), "--jobs", "2", "--cell-timeout", "10", "--timeout", "120"]
@@ -271,7 +327,7 @@ def grade_class(course, tmp_path_factory, *, sandbox: bool):
     with open(out / "gradebook.csv", newline="") as f:
         rows = {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
     folders = {"subs": subs, "out": out, "home": home}
-    return rows, folders, listener, done.stdout, seconds, leftovers
+    return rows, folders, listener, done.stdout, seconds, leftovers, trap
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +417,52 @@ def test_a_kernel_that_ignores_interrupts_is_stopped_at_the_cell_limit(sandboxed
     with open(folders["out"] / "summary.csv", newline="") as f:
         status = {r["student"]: r["status"] for r in csv.DictReader(f)}
     assert status["stubborn"] == "graded"  # not held until the overall time limit
+
+
+def test_the_sandbox_root_dev_and_etc_are_read_only(sandboxed):
+    assert results(sandboxed[0], "rootfill") == ["pass", "fail", "pass"]
+
+
+def test_the_grader_never_follows_a_swapped_socket(sandboxed):
+    rows = sandboxed[0]
+    assert sandboxed[6].connections == 0
+    assert rows["redirector", "1"]["result"] == "pass"
+    assert rows["redirector", "2"]["result"] == "fail"
+
+
+def test_huge_metadata_counts_against_the_output_limit(sandboxed):
+    rows, folders = sandboxed[0], sandboxed[1]
+    assert "output limit exceeded" in rows["painter", "2"]["reason"]
+    (records,) = (folders["out"] / "runs").glob("painter-*/*/results.jsonl")
+    assert records.stat().st_size < 2**20  # the notebook limit of the test run is 1 MiB
+
+
+def test_the_kernel_cannot_write_into_pytests_log(sandboxed, unsandboxed):
+    for graded, forged in ((sandboxed, False), (unsandboxed, True)):
+        (log,) = (graded[1]["out"] / "runs").glob("scribbler-*/*/pytest.log")
+        lines = log.read_text().splitlines()  # the cell's source, quoted there, has it mid-line
+        assert any(line.startswith("FORGED") for line in lines) is forged
+
+
+def test_a_relative_output_folder_works(course, tmp_path):
+    instructor, student_nb = course
+    write(fill(student_nb, CORRECT), tmp_path / "subs" / "ana" / NAME)
+    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), "subs"]
+    command += ["--out", "grades"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
+        assert [r["result"] for r in csv.DictReader(f)] == ["pass", "pass", "pass"]
+
+
+def test_the_rebuilt_notebook_holds_no_stored_output(course):
+    from coursepkg.grading.rebuild import rebuild
+
+    instructor, student_nb = course
+    reference = nbformat.read(instructor / NAME, as_version=4)
+    assert any(c.get("outputs") for c in reference.cells if c.cell_type == "code")
+    graded, _ = rebuild(reference, fill(student_nb, CORRECT))
+    assert all(not c.outputs for c in graded.cells if c.cell_type == "code")
 
 
 def test_filling_the_connection_folder_stops_the_run(sandboxed):
