@@ -540,3 +540,21 @@ def test_grade_refuses_without_a_sandbox_and_says_how(course, tmp_path, monkeypa
     with pytest.raises(grading.SandboxUnavailableError, match="--unsafe-no-sandbox"):
         grading.grade(course[0], tmp_path, tmp_path / "out")
     assert "apt-get install bubblewrap" in sandbox.probe()
+
+
+def test_extra_python_paths_are_mounted_but_never_the_checkout_or_working_folder(
+    tmp_path, monkeypatch
+):
+    import coursepkg
+
+    checkout = Path(coursepkg.__file__).resolve().parents[1]
+    extra = tmp_path / "extra-site"
+    extra.mkdir()
+    work = tmp_path / "teaching"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", [str(work), str(checkout), str(extra), *sys.path])
+    folders = sandbox.python_folders()
+    assert str(extra.resolve()) in folders
+    assert str(work.resolve()) not in folders
+    assert str(checkout) not in folders and str(tmp_path.resolve()) not in folders

@@ -149,9 +149,18 @@ def _mount_system(args: list[str]) -> None:
 
 
 def python_folders() -> list[str]:
-    """The folders the kernel's Python needs: its prefixes and site-packages, without the
-    folders they contain (binding a folder binds what is below it)."""
+    """The folders the kernel's Python needs: its prefixes and site-packages, and the other
+    folders on ``sys.path`` (added by ``.pth`` files, say) unless one holds the grader's working
+    folder or ``coursepkg`` (a checkout: ``package_folders`` mounts only what is needed of it);
+    without the folders they contain (binding a folder binds what is below it)."""
     import site
+
+    import coursepkg
+
+    here = str(Path.cwd().resolve())
+    package = str(Path(coursepkg.__file__).resolve().parent)
+    extra = {str(Path(p).resolve()) for p in sys.path if p and Path(p).is_dir()}
+    extra = {p for p in extra if not _inside(here, p) and not _inside(package, p)}
 
     candidates = {
         sys.prefix,
@@ -162,6 +171,7 @@ def python_folders() -> list[str]:
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
         *site.getsitepackages(),
+        *extra,
     }
     user_site = site.getusersitepackages()
     if isinstance(user_site, str) and Path(user_site).is_dir():
