@@ -135,12 +135,15 @@ except OSError:
     pass
 worked = children == 100"""),
         "writer": attack("""\
+import os, tempfile
+descriptor, path = tempfile.mkstemp()
 try:
-    with open("/tmp/big", "wb") as f:
+    with os.fdopen(descriptor, "wb") as f:
         f.write(bytes(20 * 2**20))
     worked = True
 except OSError:
-    pass"""),
+    pass
+os.remove(path)"""),
         # Write a forged line into whatever the kernel's output descriptors lead to, then fail
         # so that pytest shows what was captured (without the sandbox: pytest's log).
         "scribbler": attack("""\
