@@ -561,3 +561,14 @@ def test_extra_python_paths_are_mounted_but_never_the_checkout_or_working_folder
     assert str(extra.resolve()) in folders
     assert str(work.resolve()) not in folders
     assert str(checkout) not in folders and str(tmp_path.resolve()) not in folders
+
+
+def test_python_and_the_package_are_mounted_after_the_private_tmp(tmp_path):
+    notebook = tmp_path / "x.ipynb"
+    notebook.write_text("{}")
+    args = sandbox.sandbox_arguments(
+        runtime_dir=tmp_path, notebook=notebook, limits=sandbox.SandboxLimits()
+    )
+    private_tmp = args.index("/tmp", args.index("--tmpfs"))
+    for folder in sandbox.python_folders() + sandbox.package_folders():
+        assert args.index(folder) > private_tmp, folder

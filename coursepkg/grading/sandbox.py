@@ -252,12 +252,14 @@ def sandbox_arguments(
     mib = 1024 * 1024
     args = [bwrap_path() or "bwrap"]
     _mount_system(args)
-    for folder in python_folders() + package_folders():
-        args += ["--ro-bind", folder, folder]
     args += ["--proc", "/proc", "--dev", "/dev"]
     tmpfs_size = str(limits.tmp_size_mb * mib) if limits.tmp_size_mb > 0 else None
     for folder in ("/tmp", "/dev/shm", HOME):
         args += (["--size", tmpfs_size] if tmpfs_size else []) + ["--tmpfs", folder]
+    # After the private /tmp: a Python environment or checkout under /tmp (a CI machine's
+    # fresh clone, say) is mounted on top of it, not hidden by it.
+    for folder in python_folders() + package_folders():
+        args += ["--ro-bind", folder, folder]
     args += ["--dir", WORK, "--ro-bind", str(notebook), f"{WORK}/{notebook.name}"]
     args += ["--bind", str(runtime_dir), str(runtime_dir)]
     # bubblewrap's root and /dev are tmpfs without a size limit: read-only, nothing fills them.
