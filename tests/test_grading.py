@@ -387,7 +387,10 @@ def test_a_folder_name_that_is_not_utf8_is_graded_and_shown_escaped(gradebook):
 def test_missing_answer_cell_fails_only_its_exercise(gradebook):
     rows = gradebook[0]
     assert results(rows, "deleter") == ["pass", "fail", "pass"]
-    assert "answer cell missing" in rows["deleter", "2"]["reason"]
+    assert (
+        "no answer found for exercise 2: looked for cell ex2-answer"
+        in rows["deleter", "2"]["reason"]
+    )
 
 
 def test_every_student_gets_a_feedback_file_without_solutions(gradebook, course):

@@ -179,7 +179,7 @@ def grade_one(
         student_nb, problem = read_submission(submission.path)
         if problem:
             return failed("malformed", f"{submission.path.name}: {problem}")
-        graded, missing = rebuild(assignment.nb, student_nb)
+        graded, notes = rebuild(assignment.nb, student_nb)
         folder = work / run_folder_name(student) / _safe(chapter)
         folder.mkdir(parents=True, exist_ok=True)
         notebook = folder / assignment.path.name
@@ -198,7 +198,7 @@ def grade_one(
             chapter,
             assignment.exercises,
             run,
-            missing,
+            notes,
             cell_timeout=options.cell_timeout,
             timeout=options.timeout,
         )

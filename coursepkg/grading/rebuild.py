@@ -1,76 +1,170 @@
-"""Rebuild a submission from the instructor's notebook: only the student's answer cells are taken.
+"""Rebuild a submission for grading: the student's notebook, in its order, with the instructor's
+cells put back.
 
-The graded notebook is the instructor's, without its stored outputs, in which the source of each
-answer cell is replaced by the student's cell with the same id. Everything else the
-student may have changed (check cells, their stored outputs, setup cells, metadata, added cells)
-is ignored, so a check or an output rewritten to fake a pass has no effect. Every code cell is
-tagged ``nbval-ignore-output``: nbval runs it and records what it sent, and the grader reads the
-verdict from the check cell's standard output (``scoring.py``), so that a figure or a
-``display(...)`` that the student's code makes while the check runs costs nothing.
+A student who runs their notebook top to bottom and sees ``PASS exercise 3.2`` must get those
+points. So the graded notebook is the student's own, in the student's order, with every cell the
+student wrote or added: answer cells, helper cells, imports, a cell split in two. Only the cells
+the student must not change are taken from the instructor's copy: every code cell that is not an
+answer cell (checks, set-up), matched by id, or, for a check cell that lost its id, by its
+``grading`` metadata. A duplicate of such a cell (a copied check) is dropped, and one the student
+deleted is put back where the instructor's notebook has it (before the next instructor cell the
+student kept), so that every check runs.
+
+An exercise whose answer cells are all missing is still answered when the student has a code
+cell of their own between the exercise's text and its check (an answer cell deleted and typed
+again, say): its answer is "recognized by position", and the gradebook says so. With no such
+cell, the instructor's stubbed answer cell is put in, so that the rest of the notebook still
+runs, and the gradebook names the exercise and where the grader looked.
+
+No stored output is kept (the kernel can read the notebook it runs, and a stored output can give
+an answer away), and every code cell is tagged ``nbval-ignore-output``: nbval runs it and records
+what it sent, and the grader reads the verdict from the check cell's standard output
+(``scoring.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import uuid
+from dataclasses import dataclass, field
 
 from .exercise_format import ANSWER, CHECK, cell_grading, stub_solutions
 
 IGNORE_OUTPUT_TAG = "nbval-ignore-output"
 
 
-def _student_answers(student_nb) -> tuple[dict, dict]:
-    """Student cells by id, and answer cells by (exercise, position) for cells that lost
-    their id (e.g. cut and pasted in an old front end)."""
-    by_id, by_position = {}, {}
-    counts: dict[str, int] = {}
-    for cell in student_nb.cells:
-        if cell.get("id"):
-            by_id.setdefault(cell["id"], cell)
-        meta = cell_grading(cell)
-        if meta.get("role") == ANSWER and isinstance(meta.get("exercise"), str):
-            k = counts.get(meta["exercise"], 0)
-            counts[meta["exercise"]] = k + 1
-            by_position.setdefault((meta["exercise"], k), cell)
-    return by_id, by_position
+@dataclass
+class RebuildNotes:
+    """What the rebuild found about each exercise's answer.
 
-
-def rebuild(instructor_nb, student_nb):
-    """The notebook to grade, and the answer cell ids the submission lacks.
-
-    Returns:
-        (graded notebook, {exercise id: [missing answer cell ids]}). A missing answer cell is
-        replaced by the instructor's cell with its solution stubbed out, so that the rest of the
-        notebook still runs.
+    Attributes:
+        missing: per exercise id, why no answer was found (the answer cells' ids and where the
+            grader looked); its stubbed answer was put in.
+        by_position: per exercise id, a note that its answer was recognized by position.
     """
-    graded = copy.deepcopy(instructor_nb)
-    by_id, by_position = _student_answers(student_nb)
-    missing: dict[str, list[str]] = {}
-    counts: dict[str, int] = {}
-    for cell in graded.cells:
-        if cell.cell_type != "code":
-            continue
-        # The instructor's outputs stay out: the kernel can read the notebook it runs, and a
-        # stored output can give an answer away (a tuned value, an accuracy).
+
+    missing: dict[str, str] = field(default_factory=dict)
+    by_position: dict[str, str] = field(default_factory=dict)
+
+
+def _owned(cell) -> bool:
+    """A cell the grader takes from the instructor's copy: code that is not an answer."""
+    return cell.cell_type == "code" and cell_grading(cell).get("role") != ANSWER
+
+
+def _prepared(cell):
+    """A copy of a code cell ready to run: no stored output, outputs not compared."""
+    cell = copy.deepcopy(cell)
+    if cell.cell_type == "code":
         cell.outputs = []
         cell.execution_count = None
-        meta = cell_grading(cell)
         tags = cell.metadata.setdefault("tags", [])
         if IGNORE_OUTPUT_TAG not in tags:
             tags.append(IGNORE_OUTPUT_TAG)
-        if meta.get("role") == CHECK:
-            continue  # the instructor's check, untouched
-        if meta.get("role") != ANSWER:
+    return cell
+
+
+def _student_cells(instructor_nb, student_nb) -> list:
+    """The student's cells in order, with instructor-owned cells replaced by the instructor's
+    copies (each once) and duplicates dropped."""
+    owned = {c.id: c for c in instructor_nb.cells if _owned(c)}
+    checks = {
+        cell_grading(c).get("exercise"): c
+        for c in instructor_nb.cells
+        if cell_grading(c).get("role") == CHECK
+    }
+    cells, placed, seen_ids = [], set(), set(owned)
+    for cell in student_nb.cells:
+        meta = cell_grading(cell)
+        theirs = owned.get(cell.get("id"))
+        if theirs is None and cell.cell_type == "code" and meta.get("role") == CHECK:
+            theirs = checks.get(meta.get("exercise"))
+            if theirs is None:
+                continue  # a check for no exercise of this notebook
+        if theirs is not None:
+            if theirs.id not in placed:
+                cells.append(_prepared(theirs))
+                placed.add(theirs.id)
+            continue  # a second copy of the same instructor cell: dropped
+        cell = _prepared(cell)
+        if not cell.get("id") or cell.id in seen_ids:  # nbformat needs unique ids
+            cell.id = f"student-{uuid.uuid4().hex[:12]}"
+        seen_ids.add(cell.id)
+        cells.append(cell)
+    return cells
+
+
+def _put_back(instructor_nb, cells: list) -> list:
+    """``cells`` with every instructor-owned cell that is missing inserted before the next
+    instructor cell that is present (or at the end)."""
+    order = [c.id for c in instructor_nb.cells]
+    for index, cell in enumerate(instructor_nb.cells):
+        if not _owned(cell) or any(c.id == cell.id for c in cells):
             continue
-        exercise = meta["exercise"]
-        k = counts.get(exercise, 0)
-        counts[exercise] = k + 1
-        theirs = by_id.get(cell.id)
-        if theirs is None or cell_grading(theirs).get("role", ANSWER) != ANSWER:
-            theirs = by_position.get((exercise, k))
-        if theirs is None:
-            missing.setdefault(exercise, []).append(cell.id)
-            cell.source = stub_solutions(cell.source, exercise)
-        else:
-            source = theirs.get("source", "")
-            cell.source = "".join(source) if isinstance(source, list) else str(source)
-    return graded, missing
+        ids = [c.id for c in cells]
+        later = [i for i in order[index + 1 :] if i in ids]
+        where = ids.index(later[0]) if later else len(cells)
+        cells.insert(where, _prepared(cell))
+    return cells
+
+
+def _answers(instructor_nb, cells: list, notes: RebuildNotes) -> list:
+    """Find each exercise's answer among ``cells``: by id, by ``grading`` metadata, or by
+    position; put in the stubbed answer where there is none."""
+    instructor_ids = {c.id for c in instructor_nb.cells}
+    for index, cell in enumerate(instructor_nb.cells):
+        meta = cell_grading(cell)
+        if meta.get("role") != CHECK:
+            continue
+        exercise = meta.get("exercise")
+        answer_cells = [
+            c
+            for c in instructor_nb.cells
+            if cell_grading(c).get("role") == ANSWER and cell_grading(c).get("exercise") == exercise
+        ]
+        ids = [c.id for c in cells]
+        if any(c.id in ids for c in answer_cells) or any(
+            cell_grading(c).get("role") == ANSWER and cell_grading(c).get("exercise") == exercise
+            for c in cells
+        ):
+            continue  # answered in the student's answer cells
+        check_at = ids.index(cell.id)
+        first_answer = instructor_nb.cells.index(answer_cells[0]) if answer_cells else index
+        before = [c.id for c in instructor_nb.cells[:first_answer] if c.id in ids]
+        start = ids.index(before[-1]) + 1 if before else 0
+        theirs = [
+            c
+            for c in cells[start:check_at]
+            if c.cell_type == "code" and c.id not in instructor_ids and c.source.strip()
+        ]
+        looked = (
+            f"cell {', '.join(c.id for c in answer_cells)}, or a code cell of your own between "
+            f"the exercise's text and its check"
+        )
+        if theirs:
+            notes.by_position[exercise] = (
+                f"answer recognized by position (no {looked.split(',')[0]} in the submission: "
+                f"graded the code between the exercise's text and its check)"
+            )
+            continue
+        notes.missing[exercise] = f"no answer found for exercise {exercise}: looked for {looked}"
+        for offset, answer in enumerate(answer_cells):
+            stub = _prepared(answer)
+            stub.source = stub_solutions(stub.source, exercise)
+            cells.insert(check_at + offset, stub)
+    return cells
+
+
+def rebuild(instructor_nb, student_nb):
+    """The notebook to grade, and what was found about the answers.
+
+    Returns:
+        (graded notebook, RebuildNotes). The graded notebook has the instructor's metadata and
+        the cells described in the module docstring.
+    """
+    graded = copy.deepcopy(instructor_nb)
+    notes = RebuildNotes()
+    cells = _student_cells(instructor_nb, student_nb)
+    cells = _put_back(instructor_nb, cells)
+    graded.cells = _answers(instructor_nb, cells, notes)
+    return graded, notes

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .exercise_format import Exercise
 from .pytest_results import OUTPUT_LIMIT_MESSAGE
+from .rebuild import RebuildNotes
 from .runner import RunResult
 
 PASS, FAIL, IGNORED, NOT_GRADED = "pass", "fail", "ignored", "not graded"
@@ -95,7 +96,7 @@ def score(
     chapter: str,
     exercises: list[Exercise],
     run: RunResult,
-    missing: dict[str, list[str]],
+    notes: RebuildNotes,
     *,
     cell_timeout: float,
     timeout: float,
@@ -109,18 +110,18 @@ def score(
     rows = []
     for exercise in exercises:
         record = run.cells.get(exercise.check_id)
+        found = notes.by_position.get(exercise.id, "")
         if verdict_passed(record, exercise.id):
-            rows.append(Row(student, chapter, exercise.id, PASS, exercise.points, exercise.points))
+            row = Row(student, chapter, exercise.id, PASS, exercise.points, exercise.points, found)
+            rows.append(row)
             continue
-        notes = []
-        if exercise.id in missing:
-            notes.append(
-                "answer cell missing from the submission: " + ", ".join(missing[exercise.id])
-            )
+        reasons = [found] if found else []
+        if exercise.id in notes.missing:
+            reasons.append(notes.missing[exercise.id])
         for answer_id in exercise.answer_ids:
             answer = run.cells.get(answer_id)
             if answer is not None and answer.get("outcome") == "failed":
-                notes.append("answer cell: " + _cell_problem(answer, cell_timeout))
+                reasons.append("answer cell: " + _cell_problem(answer, cell_timeout))
         result = FAIL
         if record is None:
             result = NOT_GRADED
@@ -128,13 +129,13 @@ def score(
                 why = f"the notebook exceeded the overall time limit of {timeout:g} s"
             else:
                 why = run.stopped or "the test run stopped before this check (see pytest.log)"
-            notes.insert(0, f"not graded: {why}")
+            reasons.insert(0, f"not graded: {why}")
         else:
             if run.stopped:
-                notes.append(run.stopped)
-            notes.append(_cell_problem(record, cell_timeout))
+                reasons.append(run.stopped)
+            reasons.append(_cell_problem(record, cell_timeout))
             if record.get("output_cut"):
-                notes.append("(the check cell's output was cut at the output limit)")
-        reason = capped("; ".join(notes))
+                reasons.append("(the check cell's output was cut at the output limit)")
+        reason = capped("; ".join(reasons))
         rows.append(Row(student, chapter, exercise.id, result, 0.0, exercise.points, reason))
     return rows
