@@ -213,6 +213,14 @@ def gradebook(course, tmp_path_factory):
     partial.cells = [c for c in partial.cells if c.get("id") != "ex2-answer"]
     write(partial, subs / "deleter" / "my work.ipynb")  # renamed: found by its metadata
 
+    # Issue 18: exercise 1's answer typed again further up, its answer cell deleted; the grader
+    # must not stub it out.
+    mover = fill(student_nb, CORRECT)
+    mover.cells = [c for c in mover.cells if c.get("id") != "ex1-answer"]
+    setup_at = [c.get("id") for c in mover.cells].index("setup")
+    mover.cells.insert(setup_at + 1, nbformat.v4.new_code_cell(CORRECT["1"]))
+    write(mover, subs / "mover" / name)
+
     # Honest students whose environment differs (issue 12): other Python kernels, names that
     # collide once sanitized, a stale JupyterLab copy, a folder name that is not UTF-8.
     py311 = fill(student_nb, CORRECT)
@@ -276,6 +284,7 @@ def test_gradebook_has_one_row_per_student_and_exercise(gradebook):
         "nora",
         "rita",
         "deleter",
+        "mover",
         "py311",
         "conda",
         "x y",
@@ -382,6 +391,11 @@ def test_a_folder_name_that_is_not_utf8_is_graded_and_shown_escaped(gradebook):
     rows, out, _, stdout = gradebook
     assert results(rows, "caf\\xe9") == ["pass", "pass", "pass"]
     assert "caf\\xe9" in stdout and (out / "summary.txt").exists()
+
+
+def test_an_answer_written_further_up_keeps_its_points(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "mover") == ["pass", "pass", "pass"]
 
 
 def test_missing_answer_cell_fails_only_its_exercise(gradebook):

@@ -13,8 +13,9 @@ student kept), so that every check runs.
 An exercise whose answer cells are all missing is still answered when the student has a code
 cell of their own between the exercise's text and its check (an answer cell deleted and typed
 again, say): its answer is "recognized by position", and the gradebook says so. With no such
-cell, the instructor's stubbed answer cell is put in, so that the rest of the notebook still
-runs, and the gradebook names the exercise and where the grader looked.
+cell, the gradebook names the exercise and where the grader looked; nothing is put in its place
+(a stub would undo an answer the student wrote further up), and the check then says what it
+misses.
 
 No stored output is kept (the kernel can read the notebook it runs, and a stored output can give
 an answer away), and every code cell is tagged ``nbval-ignore-output``: nbval runs it and records
@@ -28,7 +29,7 @@ import copy
 import uuid
 from dataclasses import dataclass, field
 
-from .exercise_format import ANSWER, CHECK, cell_grading, stub_solutions
+from .exercise_format import ANSWER, CHECK, cell_grading
 
 IGNORE_OUTPUT_TAG = "nbval-ignore-output"
 
@@ -39,7 +40,7 @@ class RebuildNotes:
 
     Attributes:
         missing: per exercise id, why no answer was found (the answer cells' ids and where the
-            grader looked); its stubbed answer was put in.
+            grader looked).
         by_position: per exercise id, a note that its answer was recognized by position.
     """
 
@@ -110,7 +111,7 @@ def _put_back(instructor_nb, cells: list) -> list:
 
 def _answers(instructor_nb, cells: list, notes: RebuildNotes) -> list:
     """Find each exercise's answer among ``cells``: by id, by ``grading`` metadata, or by
-    position; put in the stubbed answer where there is none."""
+    position; note where there is none."""
     instructor_ids = {c.id for c in instructor_nb.cells}
     for index, cell in enumerate(instructor_nb.cells):
         meta = cell_grading(cell)
@@ -148,10 +149,6 @@ def _answers(instructor_nb, cells: list, notes: RebuildNotes) -> list:
             )
             continue
         notes.missing[exercise] = f"no answer found for exercise {exercise}: looked for {looked}"
-        for offset, answer in enumerate(answer_cells):
-            stub = _prepared(answer)
-            stub.source = stub_solutions(stub.source, exercise)
-            cells.insert(check_at + offset, stub)
     return cells
 
 
