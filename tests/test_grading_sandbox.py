@@ -147,10 +147,11 @@ os.remove(path)"""),
         # Write a forged line into whatever the kernel's output descriptors lead to, then fail
         # so that pytest shows what was captured (without the sandbox: pytest's log).
         "scribbler": attack("""\
-import os
+import os, stat
 for fd in map(int, os.listdir("/proc/self/fd")):
-    try:
-        os.write(fd, b"\\nFORGED ex2-check PASSED\\n")
+    try:  # files and pipes only: writing into the kernel's own sockets would hang it
+        if stat.S_ISREG(os.fstat(fd).st_mode) or stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b"\\nFORGED ex2-check PASSED\\n")
     except OSError:
         pass
 raise RuntimeError("judged by pytest's log")"""),
