@@ -18,9 +18,15 @@ from .checks import (
     expect_module,
     expect_true,
 )
+from .compare import expect_close
+from .definition import ExerciseDefinition, check, register
 
 __all__ = [
     "CheckError",
+    "ExerciseDefinition",
+    "check",
+    "expect_close",
+    "register",
     "check_exercise",
     "expect_array",
     "expect_callable",

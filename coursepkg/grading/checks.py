@@ -25,6 +25,7 @@ import numpy as np
 
 from ..gradcheck import grad_check
 from ..module import Module, Parameter
+from .plain_data import type_name
 
 INTEGER_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
 FLOAT_TYPES = (float, np.float16, np.float32, np.float64)
@@ -96,7 +97,7 @@ def fail(message: str) -> None:
 
 def _type_name(value) -> str:
     """E.g. ``an object of type list`` (what the answer is, for messages)."""
-    return f"an object of type {type(value).__qualname__}"
+    return f"an object of type {type_name(value)}"
 
 
 def expect_callable(value, name: str) -> None:

@@ -1,0 +1,152 @@
+"""Comparing an answer's array with the expected one, and naming the likely slip when they differ.
+
+``expect_close`` is what the exercise definitions use for every array and number they compare.
+Beyond "these entries are off", it recognizes the slips students make most often from the numbers
+alone, without knowing the solution:
+
+* a constant factor: twice or half the right values (a factor of 2 from differentiating a square,
+  or a double count), the opposite sign, or the batch size N (a sum over the batch where the mean
+  belongs, or the other way round);
+* a transpose: the right matrix, transposed (or of the transposed shape);
+* all zeros, where the right values are not.
+
+With ``derived=True`` it also tells a finite-difference approximation from a derivation: a derived
+gradient agrees with the instructor's to rounding error (about 1e-15 of its size), a central
+difference only to about 1e-6 to 1e-10. The hidden checks of exercises that ask for a derivation
+compare at ``DERIVED_RTOL`` of the largest entry, which no finite difference reaches on their
+inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import expect_array, expect_float, fail
+
+DERIVED_RTOL = 1e-11
+"""Tolerance of a derived gradient, relative to its largest entry (hidden checks). A correct
+derivation is off by rounding error only (below 1e-14 on the course's inputs); central
+differences are off by 1e-9 or more there."""
+
+_FACTORS = [
+    (2.0, "it is exactly twice the right values: a factor of 2 too many"),
+    (0.5, "it is exactly half the right values: a factor of 2 missing"),
+    (-1.0, "it is the right values with the opposite sign: a flipped sign"),
+    (-2.0, "it is -2 times the right values: a flipped sign and a factor of 2"),
+    (-0.5, "it is -1/2 times the right values: a flipped sign and a missing factor of 2"),
+]
+
+
+def _matches(actual: np.ndarray, target: np.ndarray) -> bool:
+    scale = float(np.max(np.abs(target), initial=0.0))
+    return scale > 0 and bool(np.all(np.abs(actual - target) <= 1e-6 * scale))
+
+
+def diagnose(actual: np.ndarray, expected: np.ndarray, *, batch_size: int | None = None) -> str:
+    """The likely slip that turns ``expected`` into ``actual`` (same shape), or ``""``."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape or not np.all(np.isfinite(actual)):
+        return ""
+    if not np.any(expected):
+        return ""
+    if not np.any(actual):
+        return "it is all zeros"
+    for factor, text in _FACTORS:
+        if _matches(actual, factor * expected):
+            return text
+    if batch_size and batch_size > 1:
+        n = batch_size
+        if _matches(actual, n * expected):
+            return (
+                f"it is N = {n} (the batch size) times the right values: a sum over the batch "
+                "where the mean belongs, or a missing division by N"
+            )
+        if _matches(actual, expected / n):
+            return (
+                f"it is the right values divided by N = {n} (the batch size): a mean where the "
+                "sum belongs, or a division by N too many"
+            )
+    if actual.ndim == 2 and actual.shape[0] == actual.shape[1] > 1:
+        if _matches(actual, expected.T):
+            return "it is the transpose of the right matrix: a product in the wrong order?"
+    return ""
+
+
+def expect_close(
+    value,
+    expected,
+    name: str,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    relative_to: str = "entry",
+    dtype="float",
+    batch_size: int | None = None,
+    derived: bool = False,
+) -> np.ndarray:
+    """``value`` must be a NumPy array like ``expected``: same shape, ``dtype``, and values within
+    ``atol + rtol * scale``. Returns it.
+
+    Args:
+        value: the answer's array (a decoded response).
+        expected: the expected values, array-like.
+        name: what messages call the array, e.g. ``"the gradient of gamma"``.
+        relative_to: ``"entry"`` scales by each expected entry's size, ``"largest"`` by the
+            largest one of the array (for gradients, whose small entries come from cancellation
+            and carry the rounding error of the large ones).
+        dtype: as in ``expect_array``.
+        batch_size: N, to recognize a sum over the batch in place of the mean and the reverse.
+        derived: say so when the values agree only as well as finite differences do.
+
+    Raises CheckError that says where the values differ, how many are off, and the likely slip.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    if type(value) is np.ndarray and value.shape != expected.shape:
+        hint = ""
+        if value.ndim == 2 and value.shape == expected.shape[::-1]:
+            hint = ": the transposed shape (a product in the wrong order, or a missing .T?)"
+        fail(f"{name} has shape {value.shape}, expected {expected.shape}{hint}.")
+    expect_array(value, name, shape=expected.shape, dtype=dtype)
+    actual = value.astype(np.float64)
+    magnitude = np.abs(expected)
+    if relative_to == "largest":
+        magnitude = np.full_like(magnitude, np.max(magnitude, initial=0.0))
+    allowed = atol + rtol * magnitude
+    error = np.abs(actual - expected)
+    off = error > allowed
+    if not np.any(off):
+        return value
+    scale = float(np.max(np.abs(expected), initial=0.0)) or 1.0
+    worst = float(np.max(error)) / scale
+    if derived and worst < 1e-4:
+        fail(
+            f"{name} agrees with the derived values only to {worst:.0e} of their size; a derived "
+            "backward pass is exact up to rounding (about 1e-15), finite differences are not. "
+            "This exercise asks for the derivation: compute the gradient from your formula."
+        )
+    index = np.unravel_index(np.argmax(error - allowed), error.shape)
+    where = f" at index {tuple(int(i) for i in index)}" if error.ndim else ""
+    message = (
+        f"{name} differs from the expected values{where}: {actual[index]:.6g} instead of "
+        f"{expected[index]:.6g} ({int(np.sum(off))} of {error.size} entries are off)"
+    )
+    slip = diagnose(actual, expected, batch_size=batch_size)
+    fail(f"{message}; {slip}." if slip else f"{message}.")
+
+
+def expect_close_float(
+    value,
+    expected: float,
+    name: str,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+    batch_size: int | None = None,
+) -> float:
+    """Like ``expect_close`` for one number (``expect_float``), with the same slip names."""
+    number = expect_float(value, name)
+    if abs(number - expected) <= atol + rtol * abs(expected):
+        return number
+    slip = diagnose(np.array([number]), np.array([expected]), batch_size=batch_size)
+    text = f"{name} is {number:.6g}, expected {expected:.6g}"
+    fail(f"{text}; {slip}." if slip else f"{text}.")

@@ -1,0 +1,1 @@
+"""Checks of the exercises of chapter 5 (being written)."""

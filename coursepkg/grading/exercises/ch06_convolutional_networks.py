@@ -1,0 +1,1 @@
+"""Checks of the exercises of chapter 6 (being written)."""
