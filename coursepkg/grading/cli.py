@@ -58,6 +58,7 @@ def _grade(args) -> int:
         timeout=args.timeout,
         limits=limits,
         sandbox=not args.unsafe_no_sandbox,
+        hidden_seed=args.hidden_seed,
     )
     if args.jobs is not None:
         options.jobs = args.jobs
@@ -164,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600.0, help="seconds allowed per submission (default 600)"
     )
     _add_sandbox_arguments(gr)
+    gr.add_argument(
+        "--hidden-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the hidden checks' inputs (default: a fresh one each run, written to "
+        "hidden_seeds.txt; give it to grade again on the same inputs)",
+    )
     gr.add_argument(
         "--shard",
         type=_shard_spec,

@@ -10,8 +10,10 @@ version, stored executed. Its cells are of three kinds, told apart by the cell m
   ``raise NotImplementedError(...)`` at the marker's indentation). Grading takes these cells, and
   only these, from the student's notebook, matched by cell id.
 * check cells, ``{"grading": {"exercise": "3.2", "role": "check", "points": 2}}``: one per
-  exercise, after its answer cells; ``with check_exercise("3.2"): ...`` prints one verdict line
-  (see ``checks.py``), stored as ``PASS exercise 3.2``. Grading always runs the instructor's copy.
+  exercise, after its answer cells, exactly ``check("3.2")``: it runs the exercise's registered
+  definition (``definition.py``, ``exercises/``) and prints one verdict line, stored as
+  ``PASS exercise 3.2``. Grading always runs the instructor's copy, and then the definition's
+  hidden check on new inputs.
 * every other cell (prose, imports, data): no ``grading`` metadata; grading uses the instructor's.
 
 Cell ids must be stable (e.g. ``ex3-2-answer``, ``ex3-2-check``): the student version keeps them.
@@ -139,8 +141,9 @@ def validate(nb) -> list[str]:
 
     Checks: python3 kernel; unique cell ids; metadata with a known role and an exercise id;
     answer cells are code with balanced solution markers; one check cell
-    per exercise, after its answers, with positive points, no markers and a stored output of
-    exactly ``PASS exercise <id>``; no solution markers outside answer cells.
+    per exercise, after its answers, with positive points, no markers, the source
+    ``check("<id>")`` of a registered definition (which holds the hidden check) and a stored
+    output of exactly ``PASS exercise <id>``; no solution markers outside answer cells.
     """
     problems = []
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
@@ -190,6 +193,7 @@ def validate(nb) -> list[str]:
                 problems.append(f"{where}: check cells need positive 'points', got {points!r}")
             if markers:
                 problems.append(f"{where}: solution markers in a check cell")
+            problems += _check_call_problems(cell.source, exercise, where)
             expected = f"PASS exercise {exercise}"
             if stored_text(cell).strip() != expected:
                 problems.append(
@@ -201,6 +205,27 @@ def validate(nb) -> list[str]:
     for exercise in checks.keys() - answers.keys():
         problems.append(f"exercise {exercise} has a check cell but no answer cell")
     return problems
+
+
+def _check_call_problems(source: str, exercise: str, where: str) -> list[str]:
+    """A check cell must be the call ``check("<id>")`` of a registered exercise definition
+    (``definition.py``): the definition holds the visible check and the hidden one."""
+    from .definition import definition_for
+
+    code = [line.strip() for line in source.splitlines()]
+    code = [line for line in code if line and not line.startswith("#")]
+    call = f'check("{exercise}")'
+    if code != [call]:
+        return [
+            f"{where}: a check cell must be exactly {call} (its checks, visible and hidden, "
+            "belong in the exercise's definition)"
+        ]
+    if definition_for(exercise) is None:
+        return [
+            f"{where}: exercise {exercise} has no definition with a hidden check (register an "
+            f"ExerciseDefinition with id {exercise!r} in coursepkg/grading/exercises/)"
+        ]
+    return []
 
 
 def stored_text(cell) -> str:

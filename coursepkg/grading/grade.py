@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import hidden as hidden_checks
 from ._deps import require
 from .exercise_format import (
     Exercise,
@@ -38,7 +39,16 @@ from .feedback import write_feedback
 from .rebuild import rebuild
 from .runner import RunResult, run_notebook
 from .sandbox import SandboxLimits, probe
-from .scoring import IGNORED, MAX_REASON, PASS, Row, capped, failed_rows, score
+from .scoring import (
+    IGNORED,
+    MAX_REASON,
+    PASS,
+    HiddenVerdict,
+    Row,
+    capped,
+    failed_rows,
+    score,
+)
 from .shards import WHOLE, Shard, select_submissions, write_shard_file
 from .submissions import Submission, discover, display_name, read_submission
 
@@ -84,6 +94,9 @@ class GradingOptions:
         limits: resource limits of the sandbox, and output limits (which hold without it).
         sandbox: run each kernel in the bubblewrap sandbox; False lets submitted code do
             anything the grading user can (unsafe).
+        hidden_seed: the seed of the hidden checks' inputs; None draws a fresh one (the
+            default: nobody can know the inputs before the run). Giving the seed a run used
+            grades again on the same inputs.
     """
 
     cell_timeout: float = 60.0
@@ -91,6 +104,7 @@ class GradingOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     sandbox: bool = True
+    hidden_seed: int | None = None
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -156,8 +170,68 @@ def csv_text(value, *, limit: int | None = None) -> str:
     return text
 
 
+def _run(graded, notebook: Path, options: GradingOptions) -> RunResult:
+    """Write ``graded`` to ``notebook``, run it with nbval, and save it again with the outputs
+    of the run."""
+    nbformat = require("nbformat")
+    nbformat.write(graded, notebook)
+    run = run_notebook(
+        notebook,
+        cell_timeout=options.cell_timeout,
+        timeout=options.timeout,
+        single_threaded=options.jobs > 1,
+        limits=options.limits,
+        sandbox=options.sandbox,
+    )
+    nbformat.write(with_outputs(graded, run), notebook)
+    return run
+
+
+def reference_folder(seed: int) -> str:
+    """The folder of ``runs/`` holding the instructor's own runs on the hidden inputs of grading
+    seed ``seed`` (a student's folder name ends in a 10-digit hash, so none is called so)."""
+    return f"instructor-reference-seed-{seed}"
+
+
+def prepare_hidden(
+    assignment: Assignment, work: Path, options: GradingOptions, seed: int
+) -> hidden_checks.HiddenInputs:
+    """Draw the assignment's hidden inputs for grading seed ``seed`` and run the instructor's
+    notebook on them: its responses are what every submission's responses are compared with."""
+    hidden = hidden_checks.draw(assignment.exercises, seed)
+    graded, _ = rebuild(assignment.nb, assignment.nb)
+    hidden_checks.with_probes(graded, assignment.exercises, hidden)
+    folder = work / reference_folder(seed) / _safe(assignment.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        run = _run(graded, folder / assignment.path.name, options)
+        responses = hidden_checks.read_responses(run.cells, hidden, assignment.exercises)
+    except Exception as exc:  # the exercises are then not graded, and the summary says why
+        why = f"the instructor's notebook could not be run: {type(exc).__name__}: {exc}"
+        responses = dict.fromkeys((e.id for e in assignment.exercises), why)
+    hidden_checks.accept_reference(hidden, responses, assignment.exercises)
+    return hidden
+
+
+def hidden_verdicts(run: RunResult, assignment: Assignment, hidden) -> dict[str, HiddenVerdict]:
+    """The hidden check of every exercise of a submission's run."""
+    responses = hidden_checks.read_responses(run.cells, hidden, assignment.exercises)
+    verdicts = {}
+    for exercise in assignment.exercises:
+        if exercise.id in hidden.unusable:
+            verdicts[exercise.id] = HiddenVerdict(False, hidden.unusable[exercise.id], False)
+            continue
+        why = hidden_checks.judge(exercise.id, responses[exercise.id], hidden)
+        verdicts[exercise.id] = HiddenVerdict(not why, why)
+    return verdicts
+
+
 def grade_one(
-    submission: Submission, assignment: Assignment, work: Path, options: GradingOptions
+    submission: Submission,
+    assignment: Assignment,
+    work: Path,
+    options: GradingOptions,
+    hidden: hidden_checks.HiddenInputs,
 ) -> Outcome:
     """Grade one student's notebook for one assignment (never raises)."""
     start = time.perf_counter()
@@ -175,24 +249,14 @@ def grade_one(
     if submission.problem:
         return failed("not graded", submission.problem)
     try:
-        nbformat = require("nbformat")
         student_nb, problem = read_submission(submission.path)
         if problem:
             return failed("malformed", f"{submission.path.name}: {problem}")
         graded, notes = rebuild(assignment.nb, student_nb)
+        hidden_checks.with_probes(graded, assignment.exercises, hidden)
         folder = work / run_folder_name(student) / _safe(chapter)
         folder.mkdir(parents=True, exist_ok=True)
-        notebook = folder / assignment.path.name
-        nbformat.write(graded, notebook)
-        run = run_notebook(
-            notebook,
-            cell_timeout=options.cell_timeout,
-            timeout=options.timeout,
-            single_threaded=options.jobs > 1,
-            limits=options.limits,
-            sandbox=options.sandbox,
-        )
-        nbformat.write(with_outputs(graded, run), notebook)
+        run = _run(graded, folder / assignment.path.name, options)
         rows = score(
             student,
             chapter,
@@ -201,6 +265,7 @@ def grade_one(
             notes,
             cell_timeout=options.cell_timeout,
             timeout=options.timeout,
+            hidden=hidden_verdicts(run, assignment, hidden),
         )
         status = "time limit" if run.timed_out else "limit exceeded" if run.stopped else "graded"
         seconds = time.perf_counter() - start
@@ -254,9 +319,22 @@ def grade(
     todo = [s for s in found if s.assignment in assignments]
     unknown = [s for s in found if s.assignment not in assignments]
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        outcomes = list(
-            pool.map(lambda s: grade_one(s, assignments[s.assignment], work, options), todo)
+        seed = options.hidden_seed
+        seed = hidden_checks.new_seed() if seed is None else seed
+        needed = sorted({s.assignment for s in todo})
+        prepared = pool.map(
+            lambda name: prepare_hidden(assignments[name], work, options, seed), needed
         )
+        hidden = dict(zip(needed, prepared, strict=True))
+        outcomes = list(
+            pool.map(
+                lambda s: grade_one(
+                    s, assignments[s.assignment], work, options, hidden[s.assignment]
+                ),
+                todo,
+            )
+        )
+    write_hidden_seeds(hidden, out_dir)
     for s in unknown:  # a notebook that matches no assignment: one row says so
         row = Row(s.student, s.path.name if s.path else "?", "", "fail", 0.0, 0.0, s.problem or "")
         outcomes.append(Outcome(s.student, row.chapter, "not graded", [row]))
@@ -264,6 +342,21 @@ def grade(
     write_shard_file(out_dir, shard or WHOLE)  # before outcomes.jsonl, which marks the end
     write_outputs(outcomes, out_dir)
     return outcomes
+
+
+HIDDEN_SEEDS_FILE = "hidden_seeds.txt"
+
+
+def write_hidden_seeds(hidden: dict, out_dir: Path) -> None:
+    """Record the grading seed of the hidden checks (``--hidden-seed`` grades again on the same
+    inputs), one line per assignment, and any exercise its instructor's run left unusable."""
+    lines = [f"{name} seed {h.seed}" for name, h in sorted(hidden.items())]
+    lines += [
+        f"{name} exercise {exercise}: not graded, {why}"
+        for name, h in sorted(hidden.items())
+        for exercise, why in h.unusable.items()
+    ]
+    (Path(out_dir) / HIDDEN_SEEDS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_outputs(outcomes: list[Outcome], out_dir: Path) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .grade import Outcome, write_outputs
+from .grade import HIDDEN_SEEDS_FILE, Outcome, write_outputs
 from .outcomes_file import OUTCOMES_FILE, OutcomesError, read_outcomes
 from .shards import SHARD_FILE, WHOLE, Shard, ShardError, read_shard_file, write_shard_file
 
@@ -114,8 +114,13 @@ def merge(
     missing = _check_cover(shards, allow_missing)
     outcomes.sort(key=lambda o: (o.student, o.chapter))  # stable: a shard's own order is kept
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
+    seeds = []
     for folder in folders:
         _transfer_runs(folder, out_dir / "runs", move)
+        seeds_file = folder / HIDDEN_SEEDS_FILE
+        if seeds_file.is_file():
+            seeds.append(f"# {folder.name}\n{seeds_file.read_text(encoding='utf-8')}")
+    (out_dir / HIDDEN_SEEDS_FILE).write_text("".join(seeds), encoding="utf-8")
     write_shard_file(out_dir, WHOLE, missing)  # before outcomes.jsonl, which marks the end
     write_outputs(outcomes, out_dir)
     return outcomes

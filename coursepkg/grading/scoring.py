@@ -27,6 +27,19 @@ class Row:
     reason: str = ""
 
 
+@dataclass
+class HiddenVerdict:
+    """The hidden check of one exercise (``hidden.py``): passed, failed (with the judge's
+    reason), or not judged (``graded`` False: the instructor's own solution gave no usable
+    expected values, so the exercise cannot be judged, and nobody loses its points)."""
+
+    passed: bool
+    reason: str = ""
+    graded: bool = True
+
+
+HIDDEN_FAIL_PREFIX = "right on the check's own inputs, wrong on new inputs drawn at grading time: "
+
 MAX_REASON = 500
 """Longest reason text, in characters; the run's pytest.log and saved notebook have the rest."""
 CUT_NOTE = " ... (cut; the run's pytest.log has it all)"
@@ -100,9 +113,13 @@ def score(
     *,
     cell_timeout: float,
     timeout: float,
+    hidden: dict[str, HiddenVerdict] | None,
 ) -> list[Row]:
     """One row per exercise: pass (full points) if its check cell ran and printed only its PASS
-    line (``verdict_passed``), else fail.
+    line (``verdict_passed``) and its hidden check passed, else fail (or not graded).
+
+    ``hidden`` holds the hidden checks' verdicts by exercise id (an exercise without one fails);
+    None scores the check cells alone, as the in-kernel checks did (tests use it as a control).
 
     The reason of a failure comes from the check cell (its FAIL line, a time limit, a dead
     kernel), preceded by what went wrong in the exercise's answer cells, if anything did.
@@ -112,7 +129,26 @@ def score(
         record = run.cells.get(exercise.check_id)
         found = notes.by_position.get(exercise.id, "")
         if verdict_passed(record, exercise.id):
-            row = Row(student, chapter, exercise.id, PASS, exercise.points, exercise.points, found)
+            verdict = HiddenVerdict(True) if hidden is None else hidden.get(exercise.id)
+            if verdict is None:
+                verdict = HiddenVerdict(False, "its hidden check did not run")
+            if verdict.passed:
+                row = Row(
+                    student, chapter, exercise.id, PASS, exercise.points, exercise.points, found
+                )
+            elif not verdict.graded:
+                row = Row(
+                    student,
+                    chapter,
+                    exercise.id,
+                    NOT_GRADED,
+                    0.0,
+                    exercise.points,
+                    capped(f"not graded: {verdict.reason}"),
+                )
+            else:
+                reason = capped(HIDDEN_FAIL_PREFIX + verdict.reason)
+                row = Row(student, chapter, exercise.id, FAIL, 0.0, exercise.points, reason)
             rows.append(row)
             continue
         reasons = [found] if found else []
