@@ -102,12 +102,28 @@ class LeakyReLUBackward(ExerciseDefinition):
         expect_close(response["A"], expected["A"], f"{layer}.forward(Z)", rtol=1e-12)
         tolerance = _gradient_tolerance(hidden)
         name = f"the input gradient dL/dZ that {layer}.backward(grad_A) returned"
-        expect_close(response["grad_Z"], expected["grad_Z"], name, **tolerance)
+        try:
+            expect_close(response["grad_Z"], expected["grad_Z"], name, **tolerance)
+        except CheckError as exc:
+            hint = _leaky_hint(response["grad_Z"], expected["grad_Z"], inputs["Z"])
+            fail(f"{exc} {hint}".strip())
         name = f"{name} after a second forward pass (on another Z)"
         try:
             expect_close(response["grad_Z2"], expected["grad_Z2"], name, **tolerance)
         except CheckError as exc:
             fail(f"{exc} Does backward use the input of the latest forward call?")
+
+
+def _leaky_hint(got, want, Z) -> str:
+    """Which side of the kink a wrong leaky-ReLU gradient gets wrong, if only one."""
+    if type(got) is not np.ndarray or got.shape != Z.shape or not np.all(np.isfinite(got)):
+        return ""
+    off = np.abs(got - want) > 1e-6 * np.max(np.abs(want))
+    if np.array_equal(off, Z <= 0):
+        return "Exactly the entries where Z <= 0 are off: there the slope is alpha."
+    if np.array_equal(off, Z > 0):
+        return "Exactly the entries where Z > 0 are off: there the slope is 1."
+    return ""
 
 
 def _standardize(X, eps):

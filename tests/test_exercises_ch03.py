@@ -1,0 +1,74 @@
+"""The checks of chapter 3's exercises: the solution passes on the visible inputs and on five
+grading seeds, the blank version fails, common slips are named, and finite differences do not
+pass for a derivation."""
+
+from __future__ import annotations
+
+import pytest
+from exercise_harness import answer_source, hidden, notebook_namespace, visible
+
+EXERCISES = ("3.1", "3.2", "3.3")
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return notebook_namespace("03")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_solution_passes_visible_and_hidden(solution, exercise):
+    assert visible(exercise, solution) == f"PASS exercise {exercise}"
+    for seed in range(1, 6):
+        assert hidden(exercise, solution, solution, seed) == "PASS"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_blank_fails(solution, exercise):
+    blank = notebook_namespace("03", stubs=True)
+    assert "NotImplementedError" in visible(exercise, blank)
+    assert "NotImplementedError" in hidden(exercise, blank, solution, 1)
+
+
+def _replaced(exercise: str, old: str, new: str) -> dict:
+    source = answer_source("03", exercise)
+    assert old in source
+    return notebook_namespace("03", {exercise: source.replace(old, new)})
+
+
+SLIPS = [
+    ("3.1", "local * y, local * x", "local * x, local * y", "differs from the expected"),
+    ("3.2", "np.where(self._Z > 0, 1.0, self.alpha)", "1.0", "entries where Z <= 0 are off"),
+    ("3.2", "return grad_A *", "return -grad_A *", "a flipped sign"),
+    ("3.2", "return grad_A *", "return 2 * grad_A *", "a factor of 2 too many"),
+    ("3.3", "G - mean_G - Y * mean_GY", "G - Y * mean_GY", "path through the mean mu_n"),
+    ("3.3", "G - mean_G - Y * mean_GY", "G - mean_G", "path through sigma_n"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "old", "new", "named"), SLIPS)
+def test_slips_are_named(solution, exercise, old, new, named):
+    wrong = _replaced(exercise, old, new)
+    assert named in visible(exercise, wrong)
+    assert named in hidden(exercise, wrong, solution, 3)
+
+
+def test_finite_differences_pass_visibly_but_not_hidden(solution):
+    grad_f = """\
+def grad_f(x, y, z):
+    v = np.array([x, y, z], dtype=float)
+    return cp.numerical_gradient(lambda: float(cp.sigmoid(v[0] * v[1] + v[2])), v)
+"""
+    fd = notebook_namespace("03", {"3.1": grad_f})
+    assert visible("3.1", fd) == "PASS exercise 3.1"
+    for seed in range(1, 6):
+        assert "finite differences are not" in hidden("3.1", fd, solution, seed)
+
+
+def test_answers_hard_coded_for_the_visible_inputs_fail_hidden(solution):
+    values = {}
+    for point in [(-2.0, 5.0, -4.0), (0.5, 0.25, 1.0), (1.5, -2.0, 0.0)]:
+        values[point] = solution["grad_f"](*point).tolist()
+    table = f"def grad_f(x, y, z):\n    return np.array({values!r}[(x, y, z)])"
+    hard = notebook_namespace("03", {"3.1": table})
+    assert visible("3.1", hard) == "PASS exercise 3.1"
+    assert "KeyError" in hidden("3.1", hard, solution, 1)
