@@ -14,6 +14,9 @@ can fail. A correct submission and the blank student version are graded alongsid
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import sys
 from pathlib import Path
 
@@ -247,3 +250,128 @@ def test_finite_differences_are_named_where_a_derivation_is_asked(chapter3):
         reason = reasons["cheat_finite_differences", exercise]
         assert reason.startswith("right on the check's own inputs, wrong on new inputs"), reason
         assert "finite differences are not" in reason, reason
+
+
+# Cheats on other chapters. The red team's "reference" cheat read the old check cells' own
+# expected values from the notebook's namespace (the checks ran at top level, so their variables
+# were globals by the time the answer was called). tests/data/in_kernel_checks.json holds those
+# old check cells, for the control.
+IN_KERNEL_CHECKS = json.loads(
+    (Path(__file__).parent / "data" / "in_kernel_checks.json").read_text()
+)
+REFERENCE_CHEATS = {
+    "4.1": "def momentum_step(theta, v, grad, lr, mu):\n"
+    "    return param.value.copy(), reference.velocities[0].copy()",
+    "4.2": "def adam_step(theta, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+    "    return param.value.copy(), reference.m[0].copy(), reference.s[0].copy()",
+    "5.1": "def log_prior(w, sigma):\n    return prior.log_prob([param])\n\n\n"
+    "def penalty_grad(w, sigma):\n    return param.grad.copy()",
+    "7.2": "def mixture_nll(y, t, K):\n    return reference",
+    "8.1": "def sample_weights(mu, rho, eps):\n    return W_reference.copy()",
+    "8.4": "def negative_elbo_by_hand(model, X, y, n_train):\n    return reference",
+}
+NOTEBOOK_OF = {"2": "02_networks", "4": "04_training_mlps", "5": "05_regularization"}
+NOTEBOOK_OF |= {"7": "07_mixture_density_networks", "8": "08_bayesian_neural_networks"}
+
+# 2.1, hard-coded for the visible check's cases.
+HARD_CODED = """\
+def count_parameters(sizes):
+    table = {(2, 2, 1): 9, (1, 3, 1): 10, (784, 100, 10): 79510, (4, 8, 8, 3): 139, (5, 5): 30}
+    return table[tuple(sizes)]
+"""
+# 4.3, a lookup table of the public test set instead of a trained network.
+LOOKUP_TABLE = """\
+X_train, X_test, y_train, y_test = cp.load_digits_split(test_fraction=0.3, seed=0)
+_table = {row.tobytes(): int(label) for row, label in zip(X_test, y_test)}
+
+
+class Lookup(cp.Module):
+    def forward(self, X):
+        X = np.asarray(X, dtype=float)
+        logits = np.zeros((len(X), 10))
+        for n, row in enumerate(X):
+            logits[n, _table.get(row.tobytes(), 0)] = 1.0
+        return logits
+
+
+digits_model = Lookup()
+"""
+
+
+@pytest.mark.parametrize("exercise", REFERENCE_CHEATS)
+def test_control_the_reference_cheat_fooled_the_in_kernel_checks(exercise):
+    """The old check cell, run in the kernel after the cheat's answer, printed PASS."""
+    namespace: dict = {}
+    setup = IN_KERNEL_CHECKS[f"{NOTEBOOK_OF[exercise[0]]}:setup"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(setup, namespace)
+        exec(REFERENCE_CHEATS[exercise], namespace)
+        exec(IN_KERNEL_CHECKS[exercise], namespace)
+    assert out.getvalue().strip() == f"PASS exercise {exercise}"
+
+
+@pytest.fixture(scope="module")
+def other_chapters(tmp_path_factory):
+    """Grade one cheating submission per cheat outside chapter 3; return points per
+    (student, exercise), the control points (check cells alone) and the reasons."""
+    root = tmp_path_factory.mktemp("more-cheats")
+    released = {p.name: p for p in release(EXERCISES, root / "student")}
+    cases = {
+        "reference": REFERENCE_CHEATS,
+        "hard_coded": {"2.1": HARD_CODED},
+        "lookup": {"4.3": LOOKUP_TABLE},
+    }
+    submissions = root / "submissions"
+    for student, answers in cases.items():
+        for chapter in sorted({NOTEBOOK_OF[e[0]] for e in answers}):
+            name = f"{chapter}_exercises.ipynb"
+            nb = nbformat.read(released[name], as_version=4)
+            (submissions / student).mkdir(parents=True, exist_ok=True)
+            nbformat.write(_fill(nb, answers), submissions / student / name)
+    out = root / "grades"
+    outcomes = grade(EXERCISES, submissions, out, GradingOptions(jobs=2, cell_timeout=120))
+    assignments = load_assignments(EXERCISES)
+    points, control, reasons = {}, {}, {}
+    for o in outcomes:
+        folder = out / "runs" / run_folder_name(o.student) / o.chapter
+        run = RunResult(cells=read_results(folder / RESULTS_FILE))
+        exercises = assignments[o.chapter].exercises
+        rows = score(
+            o.student,
+            o.chapter,
+            exercises,
+            run,
+            RebuildNotes(),
+            cell_timeout=120,
+            timeout=600,
+            hidden=None,
+        )
+        for r in o.rows:
+            points[o.student, r.exercise] = r.points
+            reasons[o.student, r.exercise] = r.reason
+        for r in rows:
+            control[o.student, r.exercise] = r.points
+    return points, control, reasons
+
+
+@pytest.mark.parametrize(
+    ("student", "exercises", "fools_the_new_check_cells"),
+    [
+        ("reference", list(REFERENCE_CHEATS), False),
+        ("hard_coded", ["2.1"], True),
+        ("lookup", ["4.3"], True),
+    ],
+)
+def test_cheats_of_other_chapters_earn_nothing(
+    other_chapters, student, exercises, fools_the_new_check_cells
+):
+    points, control, reasons = other_chapters
+    for exercise in exercises:
+        assert points[student, exercise] == 0, reasons[student, exercise]
+        # Hard-coding and the lookup table still fool the visible check cells (which is why
+        # hidden inputs exist); the reference cheat does not even fool them any more, since no
+        # check leaves its expected values in the notebook's namespace (the control above).
+        assert (control[student, exercise] > 0) == fools_the_new_check_cells
+        if fools_the_new_check_cells:
+            assert reasons[student, exercise].startswith("right on the check's own inputs")

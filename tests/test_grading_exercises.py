@@ -66,8 +66,10 @@ def test_student_version_contains_no_solution_text(path, released):
     assert checks == [c.source for c in solution.cells if cell_grading(c).get("role") == "check"]
 
 
-def test_solutions_pass_and_student_versions_fail_every_check(released, tmp_path):
-    """Grade two students: one hands in the solutions, one the untouched student versions."""
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_solutions_pass_and_student_versions_fail_every_check(released, tmp_path, seed):
+    """Grade two students on the hidden inputs of grading seed ``seed``: one hands in the
+    solutions (full marks), one the untouched student versions (0)."""
     submissions = tmp_path / "submissions"
     for student, sources in [("teacher", NOTEBOOKS), ("blank", list(released.values()))]:
         (submissions / student).mkdir(parents=True)
@@ -77,8 +79,10 @@ def test_solutions_pass_and_student_versions_fail_every_check(released, tmp_path
         EXERCISES,
         submissions,
         tmp_path / "grades",
-        GradingOptions(cell_timeout=120, timeout=600, jobs=2),
+        GradingOptions(cell_timeout=120, timeout=600, jobs=2, hidden_seed=seed),
     )
+    seeds = (tmp_path / "grades" / "hidden_seeds.txt").read_text().splitlines()
+    assert seeds == [f"{path.stem[: -len('_exercises')]} seed {seed}" for path in NOTEBOOKS]
     with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     teacher = [r for r in rows if r["student"] == "teacher"]
