@@ -1,6 +1,9 @@
-"""Exercises and grading: check helpers for exercise notebooks, and the instructor's tools.
+"""Exercises and grading: the exercises' checks, and the instructor's tools.
 
-Students meet only ``coursepkg.grading.checks`` (NumPy only), imported by the check cells. The
+Students meet ``check("3.2")``, the whole of every check cell: it runs the exercise's definition
+(``definition.py``; the course's are in ``exercises/``) on fixed inputs and prints ``PASS
+exercise 3.2`` or what is wrong. Grading runs the same definition again on inputs drawn at
+grading time and judges the answer's results outside the student's kernel (``hidden.py``). The
 instructor's command-line tool (``python -m coursepkg.grading``) releases student versions of the
 exercise notebooks and grades submissions with pytest and nbval; it needs the optional
 dependencies ``pip install 'coursepkg[grading]'``. The notebook format (cell metadata, solution
