@@ -1,0 +1,234 @@
+"""The checks of chapter 1's exercises (coursepkg/grading/exercises/ch01_perceptron.py).
+
+Each exercise: the instructor's solution passes the visible check and the hidden one on five
+grading seeds, the stub fails both, realistic slips fail both with a message that names them,
+and cheats that fool the visible check (a table of its inputs, finite differences where a
+derivation is asked) fail the hidden one.
+"""
+
+import numpy as np
+import pytest
+from exercise_harness import hidden, notebook_namespace, visible
+
+from coursepkg.grading.checks import CheckError
+from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
+from coursepkg.grading.plain_data import Opaque, roundtrip
+
+EXERCISES = ["1.1", "1.2", "1.3"]
+SEEDS = range(1, 6)
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return notebook_namespace("01")
+
+
+@pytest.fixture(scope="module")
+def stubs():
+    return notebook_namespace("01", stubs=True)
+
+
+def answer(exercise, source, solution):
+    """``(visible verdict, hidden messages on SEEDS)`` of an answer given as source."""
+    namespace = notebook_namespace("01", {exercise: source})
+    return visible(exercise, namespace), [hidden(exercise, namespace, solution, s) for s in SEEDS]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_solution_passes_visible_and_hidden(exercise, solution):
+    assert visible(exercise, solution) == f"PASS exercise {exercise}"
+    assert [hidden(exercise, solution, solution, seed) for seed in SEEDS] == ["PASS"] * 5
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_stub_fails_visible_and_hidden(exercise, solution, stubs):
+    assert visible(exercise, stubs).startswith(f"FAIL exercise {exercise}:")
+    assert "PASS" not in {hidden(exercise, stubs, solution, seed) for seed in SEEDS}
+
+
+EPOCH = """def perceptron_epoch(X, t, w, b):
+    w = np.array(w, dtype=float)
+    b = float(b)
+    mistakes = 0
+    for x_n, t_n in zip(X, t):
+        if t_n * (x_n @ w + b) {test}:
+            w += t_n * x_n
+            {bias}
+            mistakes += 1
+    return w, b, mistakes
+"""
+
+BATCH_EPOCH = """
+    wrong = t * (X @ w + b) <= 0
+    w = w + (t[wrong, None] * X[wrong]).sum(axis=0)
+    return w, float(b + t[wrong].sum()), int(wrong.sum())
+"""
+
+GRADIENTS = """def bce_gradients(X, t, w, b):
+    r = {residual}
+    return {grad_w}, {grad_b}
+"""
+
+WRONG = [
+    ("1.1", "w_nand = np.array([1.0, 1.0])\nb_nand = -1.5", "the outputs of AND"),
+    ("1.1", "w_nand = np.array([-1.0, -1.0])\nb_nand = 1.0", "exactly 0 at (0, 1), (1, 0)"),
+    ("1.1", "w_nand = np.array([-1, -1])\nb_nand = 1.5", "w_nand has dtype int64"),
+    ("1.1", "w_nand = np.array([-1.0, -1.0])\nb_nand = np.array([1.5])", "b_nand should be a"),
+    (
+        "1.2",
+        EPOCH.format(test="< 0", bias="b += t_n"),
+        "such a point counts as a mistake (<= 0, not < 0)",
+    ),
+    (  # updates the caller's w in place
+        "1.2",
+        EPOCH.format(test="<= 0", bias="b += t_n").replace("w = np.array(w, dtype=float)", "pass"),
+        "perceptron_epoch changed the w passed in",
+    ),
+    (
+        "1.2",
+        "def perceptron_epoch(X, t, w, b):" + BATCH_EPOCH,
+        "the rule visits the samples one at a time",
+    ),
+    (
+        "1.2",
+        EPOCH.format(test="<= 0", bias="b += t_n").replace("mistakes = 0", "mistakes = 0.0"),
+        "should be an integer",
+    ),
+    (
+        "1.2",
+        EPOCH.format(test="<= 0", bias="b += t_n").replace(", mistakes\n", "\n"),
+        "should return a tuple (w, b, mistakes)",
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(residual="cp.sigmoid(X @ w + b) - t", grad_w="X.T @ r", grad_b="r.sum()"),
+        "a sum over the batch where the mean belongs",
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(
+            residual="(t - cp.sigmoid(X @ w + b)) / len(t)", grad_w="X.T @ r", grad_b="r.sum()"
+        ),
+        "a flipped sign",
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(
+            residual="cp.sigmoid(X @ w + b) - t", grad_w="X.T @ r / len(t)", grad_b="r.sum()"
+        ),
+        "grad_b (dL/db) is",
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(
+            residual="(cp.sigmoid(X @ w + b) - t) / len(t)",
+            grad_w="X.T @ r",
+            grad_b="np.array([r.sum()])",
+        ),
+        "grad_b (dL/db) should be a number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source", "phrase"), WRONG)
+def test_a_wrong_answer_fails_visible_and_hidden_naming_the_slip(
+    exercise, source, phrase, solution
+):
+    verdict, messages = answer(exercise, source, solution)
+    assert verdict.startswith(f"FAIL exercise {exercise}:") and phrase in verdict
+    assert all(phrase in message for message in messages), messages
+
+
+def test_a_forgotten_bias_update_passes_the_visible_check_but_not_the_hidden_one(solution):
+    # The four samples' bias comes back to 0 and the blobs are separable through the origin,
+    # so only new data shows the slip.
+    verdict, messages = answer("1.2", EPOCH.format(test="<= 0", bias="pass"), solution)
+    assert verdict == "PASS exercise 1.2"
+    assert all("does every update also change the bias" in message for message in messages)
+
+
+FD_GRADIENTS = """def bce_gradients(X, t, w, b):
+    w, b_ = np.array(w, dtype=float), np.array([float(b)])
+
+    def loss():
+        return cp.BinaryCrossEntropy()(X @ w + b_[0], t)
+
+    return cp.numerical_gradient(loss, w, eps={eps}), float(cp.numerical_gradient(loss, b_)[0])
+"""
+
+CHEATS = [
+    (  # the four samples' values hard-coded, a vectorized (batch) rule for the rest
+        "1.2",
+        "def perceptron_epoch(X, t, w, b):\n    if X.shape == (4, 2):\n"
+        "        return np.array([3.0, 1.0]), 0.0, 2" + BATCH_EPOCH,
+        "w after epoch 1 on the",
+    ),
+    ("1.3", FD_GRADIENTS.format(eps=1e-6), "finite differences are not"),
+    ("1.3", FD_GRADIENTS.format(eps=1e-5), "finite differences are not"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source", "phrase"), CHEATS)
+def test_a_cheat_passes_the_visible_check_and_fails_the_hidden_one(
+    exercise, source, phrase, solution
+):
+    verdict, messages = answer(exercise, source, solution)
+    assert verdict == f"PASS exercise {exercise}"
+    assert all(phrase in message for message in messages), messages
+
+
+CORRECT = [
+    ("1.1", "w_nand = np.array([-2.0, -3.0])\nb_nand = 4"),
+    (
+        "1.2",
+        "def perceptron_epoch(X, t, w, b):\n    w, m = w.copy(), 0\n"
+        "    for n in range(len(X)):\n        if t[n] * (np.dot(w, X[n]) + b) <= 0:\n"
+        "            w, b, m = w + t[n] * X[n], b + t[n], m + 1\n    return w, float(b), m",
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(
+            residual="1 / (1 + np.exp(-(X @ w + b))) - t",
+            grad_w="np.mean(r[:, None] * X, axis=0)",
+            grad_b="float(np.mean(r))",
+        ),
+    ),
+    (
+        "1.3",
+        GRADIENTS.format(
+            residual="cp.sigmoid(np.einsum('nd,d->n', X, w) + b) - t",
+            grad_w="np.sum(X * r[:, None], axis=0) / X.shape[0]",
+            grad_b="np.sum(r) / X.shape[0]",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source"), CORRECT)
+def test_another_correct_answer_passes_visible_and_hidden(exercise, source, solution):
+    verdict, messages = answer(exercise, source, solution)
+    assert (verdict, messages) == (f"PASS exercise {exercise}", ["PASS"] * 5)
+
+
+def test_hidden_inputs_are_fresh_for_every_seed():
+    X = [draw_hidden("1.2", seed)[0]["runs"][1]["X"] for seed in SEEDS]
+    assert len({x.tobytes() for x in X}) == len(X)
+    starts = {tuple(draw_hidden("1.2", seed)[0]["runs"][1]["w"]) for seed in SEEDS}
+    assert len(starts) == len(SEEDS)
+    X = [draw_hidden("1.3", seed)[0]["X"] for seed in SEEDS]
+    assert len({x.shape for x in X}) > 1
+
+
+HOSTILE = [{}, {"w_nand": Opaque("list")}, {"result": None}, {"results": [[None]], "w_given": []}]
+HOSTILE += [{"result": (np.full(2, np.nan), 0.0)}, {"result": (Opaque("Tensor"), "0.1")}]
+HOSTILE += [{"w_nand": np.zeros(2), "b_nand": float("inf")}, {"results": "x", "w_given": "x"}]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("response", HOSTILE)
+def test_the_judge_rejects_a_malformed_response_with_a_message(exercise, response, solution):
+    definition = definition_for(exercise)
+    inputs, secrets = draw_hidden(exercise, 1)
+    expected = roundtrip(definition.respond(inputs, *(solution[n] for n in definition.answers)))
+    with pytest.raises(CheckError):
+        judge_response(definition, response, expected, inputs, secrets, hidden=True)

@@ -1,0 +1,194 @@
+"""The checks of chapter 2's exercises (coursepkg/grading/exercises/ch02_networks.py).
+
+Each exercise: the instructor's solution passes the visible check and the hidden one on five
+grading seeds, the stub fails both, realistic slips fail both with a message that names them,
+and cheats that fool the visible check (a table of its inputs, outputs changed inside the
+notebook) fail the hidden one.
+"""
+
+import numpy as np
+import pytest
+from exercise_harness import hidden, notebook_namespace, visible
+
+from coursepkg.grading.checks import CheckError
+from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
+from coursepkg.grading.plain_data import Opaque, roundtrip
+
+EXERCISES = ["2.1", "2.2", "2.3"]
+SEEDS = range(1, 6)
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return notebook_namespace("02")
+
+
+@pytest.fixture(scope="module")
+def stubs():
+    return notebook_namespace("02", stubs=True)
+
+
+def answer(exercise, source, solution):
+    """``(visible verdict, hidden messages on SEEDS)`` of an answer given as source."""
+    namespace = notebook_namespace("02", {exercise: source})
+    return visible(exercise, namespace), [hidden(exercise, namespace, solution, s) for s in SEEDS]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_solution_passes_visible_and_hidden(exercise, solution):
+    assert visible(exercise, solution) == f"PASS exercise {exercise}"
+    assert [hidden(exercise, solution, solution, seed) for seed in SEEDS] == ["PASS"] * 5
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_stub_fails_visible_and_hidden(exercise, solution, stubs):
+    assert visible(exercise, stubs).startswith(f"FAIL exercise {exercise}:")
+    assert "PASS" not in {hidden(exercise, stubs, solution, seed) for seed in SEEDS}
+
+
+COUNT = "def count_parameters(sizes):\n    return sum({term} for a, b in zip(sizes, sizes[1:]))"
+FORWARD = """def forward(X, W1, b1, W2, b2):
+    Z1 = {Z1}
+    A1 = {A1}
+    return Z1, A1, {Z2}
+"""
+RIGHT = {"Z1": "X @ W1 + b1", "A1": "np.tanh(Z1)", "Z2": "A1 @ W2 + b2"}
+XNOR = """W1 = np.array([[-5.0, 5.0], [5.0, -5.0]])
+b1 = np.array([-5.0, -5.0])
+W2 = np.array({W2})
+b2 = np.array({b2})
+"""
+
+WRONG = [
+    ("2.1", COUNT.format(term="a * b"), "the number of weights alone"),
+    ("2.1", COUNT.format(term="a * b + a"), "counts n_{l-1} biases per layer"),
+    ("2.1", COUNT.format(term="a * b + b") + " + sizes[0]", "biases for the inputs too"),
+    ("2.1", COUNT.format(term="float(a * b + b)"), "should be an integer"),
+    ("2.2", FORWARD.format(**{**RIGHT, "Z1": "X @ W1"}), "It lacks the bias b1"),
+    ("2.2", FORWARD.format(**{**RIGHT, "A1": "cp.sigmoid(Z1)"}), "the logistic sigmoid of Z1"),
+    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "Z1 @ W2 + b2"}), "It is computed from Z1"),
+    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "A1 @ W2"}), "It lacks the bias b2"),
+    (
+        "2.2",
+        FORWARD.format(**{**RIGHT, "Z2": "W2.T @ A1.T + b2[:, None]"}),
+        "the transposed shape",
+    ),
+    ("2.2", FORWARD.format(**RIGHT).replace("return Z1, A1, ", "return "), "a tuple (Z1, A1, Z2)"),
+    ("2.3", XNOR.format(W2="[[10.0], [10.0]]", b2="[-5.0]"), "It computes XOR, the opposite"),
+    ("2.3", XNOR.format(W2="[-10.0, -10.0]", b2="[5.0]"), "W2 has shape (2,), expected (2, 1)"),
+    ("2.3", XNOR.format(W2="[[-10], [-10]]", b2="[5.0]"), "W2 has dtype int64"),
+    ("2.3", XNOR.format(W2="[[0.0], [0.0]]", b2="[0.0]"), "classifies 50.0%"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source", "phrase"), WRONG)
+def test_a_wrong_answer_fails_visible_and_hidden_naming_the_slip(
+    exercise, source, phrase, solution
+):
+    verdict, messages = answer(exercise, source, solution)
+    assert verdict.startswith(f"FAIL exercise {exercise}:") and phrase in verdict
+    assert all(phrase in message for message in messages), messages
+
+
+# Tables of the visible inputs' answers: the known counts, and values rebuilt from the check's
+# seed with the package's own modules.
+COUNT_TABLE = """_KNOWN = {(2, 2, 1): 9, (1, 3, 1): 10, (784, 100, 10): 79510, (4, 8, 8, 3): 139}
+_KNOWN[5, 5] = 30
+def count_parameters(sizes):
+    return _KNOWN.get(tuple(sizes), 100)
+"""
+FORWARD_TABLE = """_rng = np.random.default_rng(22)
+_X, _W1, _b1, _W2, _b2 = (_rng.standard_normal(s) for s in [(5, 3), (3, 4), 4, (4, 2), 2])
+_Z1 = cp.Linear.from_weights(_W1, _b1)(_X)
+_KNOWN = (_Z1, np.tanh(_Z1), cp.Linear.from_weights(_W2, _b2)(np.tanh(_Z1)))
+def forward(X, W1, b1, W2, b2):
+    return _KNOWN
+"""
+
+CHEATS = [
+    ("2.1", COUNT_TABLE, "expected"),
+    ("2.2", FORWARD_TABLE, "Z1 = X W1 + b1 has shape (5, 4)"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source", "phrase"), CHEATS)
+def test_a_table_of_the_visible_inputs_fails_the_hidden_check(exercise, source, phrase, solution):
+    verdict, messages = answer(exercise, source, solution)
+    assert verdict == f"PASS exercise {exercise}"
+    assert all(phrase in message for message in messages), messages
+
+
+CORRECT = [
+    (
+        "2.1",
+        "def count_parameters(sizes):\n    s = np.array(sizes)\n"
+        "    return np.sum(s[:-1] * s[1:] + s[1:])",
+    ),
+    (
+        "2.2",
+        FORWARD.format(
+            Z1="np.einsum('nd,dh->nh', X, W1) + b1",
+            A1="np.tanh(Z1)",
+            Z2="(A1[:, :, None] * W2[None]).sum(axis=1) + b2",
+        ),
+    ),
+    (  # detectors of the class-1 blobs (AND and NOR of the inputs), then an OR
+        "2.3",
+        "W1 = np.array([[5.0, -5.0], [5.0, -5.0]])\nb1 = np.array([-5.0, -5.0])\n"
+        "W2 = np.array([[10.0], [10.0]])\nb2 = np.array([-5.0])",
+    ),
+    (  # gentler slopes: 96.75% on the visible points, 93.6% at least on 300 hidden draws
+        "2.3",
+        "W1 = np.array([[-1.5, 1.5], [1.5, -1.5]])\nb1 = np.array([-1.5, -1.5])\n"
+        "W2 = np.array([[-10.0], [-10.0]])\nb2 = np.array([5.0])",
+    ),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source"), CORRECT)
+def test_another_correct_answer_passes_visible_and_hidden(exercise, source, solution):
+    verdict, messages = answer(exercise, source, solution)
+    assert (verdict, messages) == (f"PASS exercise {exercise}", ["PASS"] * 5)
+
+
+def test_outputs_changed_inside_the_notebook_do_not_count(solution):
+    # A response whose outputs are the XNOR labels' logits, with weights that do not compute
+    # them (as if cp.Sequential had been patched in the kernel): the judge's own forward pass
+    # of the weights decides.
+    definition = definition_for("2.3")
+    inputs, secrets = draw_hidden("2.3", 1)
+    X = inputs["X"]
+    zeros = {"W1": np.zeros((2, 2)), "b1": np.zeros(2), "W2": np.zeros((2, 1)), "b2": np.zeros(1)}
+    response = roundtrip({**zeros, "logits": (X[:, :1] * X[:, 1:]).astype(float)})
+    with pytest.raises(CheckError, match="not those of the weights"):
+        judge_response(definition, response, None, inputs, secrets, hidden=True)
+
+
+def test_hidden_inputs_are_fresh_and_keep_the_labels_secret():
+    sizes = [draw_hidden("2.1", seed)[0]["sizes"] for seed in SEEDS]
+    assert {len(s) for s in sizes[0]} == {2, 3, 4, 5, 6}
+    assert all(1 <= n <= 1000 for s in sizes for sizes_ in s for n in sizes_)
+    assert len({str(s) for s in sizes}) == len(SEEDS)
+    shapes = {draw_hidden("2.2", seed)[0]["W1"].shape for seed in SEEDS}
+    assert len(shapes) > 1
+    for seed in SEEDS:
+        inputs, secrets = draw_hidden("2.3", seed)
+        assert set(inputs) == {"X"} and set(secrets) == {"labels"}
+    X = [draw_hidden("2.3", seed)[0]["X"] for seed in SEEDS]
+    assert len({x.tobytes() for x in X}) == len(X)
+
+
+HOSTILE = [{}, {"counts": Opaque("map")}, {"counts": [None] * 6}, {"result": (1, 2, 3)}]
+HOSTILE += [{"result": [np.full((3, 3), np.nan)] * 3}, {"W1": "w", "logits": 1.0}]
+HOSTILE += [{"W1": np.eye(2), "b1": np.zeros(2), "W2": np.ones((2, 1)), "b2": np.zeros(1)}]
+HOSTILE += [{"counts": [np.int64(5), -1, True, 2.0, "9", []]}]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("response", HOSTILE)
+def test_the_judge_rejects_a_malformed_response_with_a_message(exercise, response, solution):
+    definition = definition_for(exercise)
+    inputs, secrets = draw_hidden(exercise, 1)
+    expected = roundtrip(definition.respond(inputs, *(solution[n] for n in definition.answers)))
+    with pytest.raises(CheckError):
+        judge_response(definition, response, expected, inputs, secrets, hidden=True)
