@@ -1,0 +1,420 @@
+"""The checks of chapter 8's exercises (Bayesian neural networks): the instructor's solutions pass
+the visible and the hidden checks, the stubs fail, and realistic slips and cheats fail with a
+message that names them.
+
+Measured (20 grading seeds): on the hidden inputs a finite-difference backward pass for exercise
+8.2 (``cp.numerical_gradient`` of sum(G * forward(X)) over X, mu and rho) is off from the derived
+gradients by at least 3.6e-9 of their size, and elementwise central differences for exercise 8.3
+by at least 6.3e-10 (``cp.numerical_gradient`` of the summed KL: 6e-7); ``DERIVED_RTOL`` is 1e-11.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exercise_harness import answer_source, hidden, notebook_namespace, visible
+
+import coursepkg as cp
+from coursepkg.grading import plain_data
+from coursepkg.grading.checks import CheckError
+from coursepkg.grading.definition import (
+    decode_response,
+    definition_for,
+    draw_hidden,
+    encode_response,
+    judge_response,
+    run_respond,
+)
+
+PREFIX = "08"
+EXERCISES = ["8.1", "8.2", "8.3", "8.4", "8.5"]
+ANSWER_NAMES = {
+    "8.1": "sample_weights",
+    "8.3": "kl_and_gradients",
+    "8.4": "negative_elbo_by_hand",
+    "8.5": "uncertainty_decomposition",
+}
+SEEDS = range(1, 6)
+
+
+@pytest.fixture(scope="module")
+def solution() -> dict:
+    return notebook_namespace(PREFIX)
+
+
+@pytest.fixture(scope="module")
+def stubs() -> dict:
+    return notebook_namespace(PREFIX, stubs=True)
+
+
+def with_answer(exercise: str, source: str) -> dict:
+    return notebook_namespace(PREFIX, {exercise: source})
+
+
+def with_slip(exercise: str, old: str, new: str) -> dict:
+    """The notebook with the instructor's answer to ``exercise``, ``old`` replaced by ``new``."""
+    source = answer_source(PREFIX, exercise)
+    assert source.count(old) == 1, f"{old!r} is not in the answer to {exercise} exactly once"
+    return with_answer(exercise, source.replace(old, new))
+
+
+def _key(args) -> str:
+    """The arguments of a call, as a dictionary key (a model by the values of its parameters)."""
+
+    def part(a):
+        if isinstance(a, np.ndarray):
+            return a.tobytes()
+        if isinstance(a, cp.Module):
+            return [p.value.tobytes() for p in a.parameters()]
+        return a
+
+    return repr([part(a) for a in args])
+
+
+def lookup_table(exercise: str) -> dict:
+    """A cheat: the instructor's results on the visible inputs, replayed from a table (and the
+    first of them for any other input)."""
+    namespace = notebook_namespace(PREFIX)
+    name, table = ANSWER_NAMES[exercise], {}
+    real = namespace[name]
+
+    def recording(*args, **kwargs):
+        table[_key(args + tuple(kwargs.values()))] = result = real(*args, **kwargs)
+        return result
+
+    namespace[name] = recording
+    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
+
+    def replay(*args, **kwargs):
+        return table.get(_key(args + tuple(kwargs.values())), next(iter(table.values())))
+
+    namespace[name] = replay
+    return namespace
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_solution_passes_visible_and_hidden(solution, exercise):
+    assert visible(exercise, solution) == f"PASS exercise {exercise}"
+    for seed in SEEDS:
+        assert hidden(exercise, solution, solution, seed) == "PASS", seed
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_stub_fails_visible_and_hidden(solution, stubs, exercise):
+    assert "NotImplementedError" in visible(exercise, stubs)
+    assert "NotImplementedError" in hidden(exercise, stubs, solution, 1)
+
+
+@pytest.mark.parametrize("exercise", sorted(ANSWER_NAMES))
+def test_table_of_the_visible_inputs_fails_hidden(solution, exercise):
+    cheat = lookup_table(exercise)
+    for seed in (1, 2):
+        assert hidden(exercise, cheat, solution, seed) != "PASS"
+
+
+SLIPS = [  # exercise, replaced, replacement, a phrase the visible and hidden messages both hold
+    (
+        "8.1",
+        "sigma = np.maximum(rho, 0.0) + np.log1p(np.exp(-np.abs(rho)))",
+        "sigma = np.log1p(np.exp(rho))",
+        "softplus overflowed",
+    ),
+    (
+        "8.1",
+        "sigma = np.maximum(rho, 0.0) + np.log1p(np.exp(-np.abs(rho)))",
+        "sigma = rho",
+        "sigma = softplus(rho), not rho",
+    ),
+    ("8.1", "return mu + sigma * eps", "return mu + sigma", "the noise eps is missing"),
+    (
+        "8.2",
+        "self.rho.grad += grad_W * self.eps * cp.sigmoid(self.rho.value)",
+        "self.rho.grad += grad_W * self.eps",
+        "The factor dsigma/drho = sigmoid(rho) (the derivative of softplus) is missing",
+    ),
+    (
+        "8.2",
+        "self.rho.grad += grad_W * self.eps * cp.sigmoid(self.rho.value)",
+        "self.rho.grad += grad_W * self.eps * cp.softplus(self.rho.value)",
+        "It uses softplus(rho) where its derivative sigmoid(rho) belongs",
+    ),
+    (
+        "8.2",
+        "return grad_Z @ self._W.T",
+        "return grad_Z @ self.mu.value.T",
+        "use the sampled weights W",
+    ),
+    (
+        "8.2",
+        "grad_W = self._X.T @ grad_Z",
+        "grad_W = self._X.T @ grad_Z / len(grad_Z)",
+        "a mean where the sum belongs",
+    ),
+    (
+        "8.2",
+        "self.mu.grad += grad_W",
+        "self.mu.grad[...] = grad_W",
+        "backward must add into self.mu.grad (+=), not replace it",
+    ),
+    (
+        "8.3",
+        "grad_rho = (sigma / sigma_p**2 - 1.0 / sigma) * cp.sigmoid(rho)",
+        "grad_rho = sigma / sigma_p**2 - 1.0 / sigma",
+        "It is dKL/dsigma",
+    ),
+    ("8.3", " - 0.5\n", "\n", "the constant -1/2 is missing"),
+    (
+        "8.3",
+        "return kl, grad_mu, grad_rho",
+        "return float(np.sum(kl)), grad_mu, grad_rho",
+        "not their sum",
+    ),
+    (
+        "8.3",
+        "grad_mu = (mu - mu_p) / sigma_p**2",
+        "grad_mu = (mu_p - mu) / sigma_p**2",
+        "opposite sign",
+    ),
+    (
+        "8.4",
+        "return float(data_term + kl / n_train)",
+        "return float(data_term + kl)",
+        "a missing 1/N",
+    ),
+    (
+        "8.4",
+        "return float(data_term + kl / n_train)",
+        "return float(len(X) * data_term + kl / n_train)",
+        "the data term is a sum over the batch",
+    ),
+    (
+        "8.4",
+        "return float(data_term + kl / n_train)",
+        "return float(data_term + kl / len(X))",
+        "It divides the KL by the batch size B",
+    ),
+    (
+        "8.4",
+        "kl = sum(layer.kl() for layer in model if isinstance(layer, cp.BayesianLinear))",
+        "kl = model[0].kl()",
+        "It has the KL of the first 1 Bayesian layer(s) only",
+    ),
+    (
+        "8.5",
+        "H[positive] -= q[positive] * np.log(q[positive])",
+        "H -= q * np.log(q)",
+        "use 0 log 0 = 0 without np.log(0)",
+    ),
+    (
+        "8.5",
+        "H[positive] -= q[positive] * np.log(q[positive])",
+        "H[positive] -= q[positive] * np.log2(q[positive])",
+        "It is in bits",
+    ),
+    (
+        "8.5",
+        "aleatoric = binary_entropy(P).mean(axis=0)",
+        "aleatoric = binary_entropy(P.mean(axis=0))",
+        "the aleatoric part averages the entropies H[p_s]",
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow warns in a kernel, no more
+@pytest.mark.parametrize("exercise, old, new, phrase", SLIPS, ids=lambda v: str(v)[:24])
+def test_slip_fails_visible_and_hidden_naming_it(solution, exercise, old, new, phrase):
+    namespace = with_slip(exercise, old, new)
+    verdict = visible(exercise, namespace)
+    assert verdict.startswith(f"FAIL exercise {exercise}:") and phrase in verdict, verdict
+    message = hidden(exercise, namespace, solution, 1)
+    assert phrase in message, message
+
+
+FINITE_DIFFERENCES = {
+    "8.2": """
+class ReparamLinear(cp.Module):
+    def __init__(self, mu, rho, eps):
+        self.mu = cp.Parameter(np.array(mu, dtype=float), "mu")
+        self.rho = cp.Parameter(np.array(rho, dtype=float), "rho")
+        self.eps = np.array(eps, dtype=float)
+        self._X = None
+
+    def forward(self, X):
+        self._X = X
+        return X @ (self.mu.value + cp.softplus(self.rho.value) * self.eps)
+
+    def backward(self, grad_Z):
+        X = np.array(self._X, dtype=float)
+
+        def L():
+            W = self.mu.value + cp.softplus(self.rho.value) * self.eps
+            return float(np.sum(grad_Z * (X @ W)))
+
+        self.mu.grad += cp.numerical_gradient(L, self.mu.value)
+        self.rho.grad += cp.numerical_gradient(L, self.rho.value)
+        return cp.numerical_gradient(L, X)
+
+    def parameters(self):
+        return [self.mu, self.rho]
+""",
+    "8.3": """
+def kl_and_gradients(mu, rho, mu_p, sigma_p):
+    def kl(mu, rho):
+        sigma = cp.softplus(rho)
+        return np.log(sigma_p / sigma) + (sigma**2 + (mu - mu_p) ** 2) / (2 * sigma_p**2) - 0.5
+
+    h = 1e-6
+    grad_mu = (kl(mu + h, rho) - kl(mu - h, rho)) / (2 * h)
+    return kl(mu, rho), grad_mu, (kl(mu, rho + h) - kl(mu, rho - h)) / (2 * h)
+""",
+    "8.3 summed": """
+def kl_and_gradients(mu, rho, mu_p, sigma_p):
+    def kl():
+        sigma = cp.softplus(rho)
+        return np.log(sigma_p / sigma) + (sigma**2 + (mu - mu_p) ** 2) / (2 * sigma_p**2) - 0.5
+
+    mu, rho = np.array(mu, dtype=float), np.array(rho, dtype=float)
+    total = lambda: float(np.sum(kl()))
+    return kl(), cp.numerical_gradient(total, mu), cp.numerical_gradient(total, rho)
+""",
+}
+
+
+@pytest.mark.parametrize("cheat", sorted(FINITE_DIFFERENCES))
+def test_finite_differences_pass_visible_and_fail_hidden(solution, cheat):
+    exercise = cheat.split()[0]
+    namespace = with_answer(exercise, FINITE_DIFFERENCES[cheat])
+    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
+    assert "finite differences" in hidden(exercise, namespace, solution, 1)
+
+
+OTHER_RIGHT_ANSWERS = {
+    "8.1": """
+def sample_weights(mu, rho, eps):
+    return mu + np.logaddexp(0.0, rho) * eps
+""",
+    "8.2": """
+class ReparamLinear(cp.Module):
+    def __init__(self, mu, rho, eps):
+        self.mu = cp.Parameter(np.array(mu, dtype=float), "mu")
+        self.rho = cp.Parameter(np.array(rho, dtype=float), "rho")
+        self.eps = np.array(eps, dtype=float)
+
+    def forward(self, X):
+        self._X = X
+        return X @ self.mu.value + X @ (np.logaddexp(0.0, self.rho.value) * self.eps)
+
+    def backward(self, grad_Z):
+        grad_W = self._X.T @ grad_Z
+        self.mu.grad += grad_W
+        self.rho.grad += grad_W * self.eps / (1.0 + np.exp(-self.rho.value))
+        sampled = np.logaddexp(0.0, self.rho.value) * self.eps
+        return grad_Z @ self.mu.value.T + grad_Z @ sampled.T
+
+    def parameters(self):
+        return [self.mu, self.rho]
+""",
+    "8.3": """
+def kl_and_gradients(mu, rho, mu_p, sigma_p):
+    sigma, slope = np.logaddexp(0.0, rho), 1.0 / (1.0 + np.exp(-rho))
+    kl = np.log(sigma_p) - np.log(sigma) + (sigma**2 + (mu - mu_p) ** 2) / (2 * sigma_p**2) - 0.5
+    return kl, (mu - mu_p) / sigma_p / sigma_p, sigma * slope / sigma_p**2 - slope / sigma
+""",
+    "8.4": """
+def negative_elbo_by_hand(model, X, y, n_train):
+    z = model(X)
+    bce = np.mean(y * cp.softplus(-z) + (1.0 - y) * cp.softplus(z))
+    return float(bce + cp.kl_divergence(model) / n_train)
+""",
+    "8.5": """
+def uncertainty_decomposition(P):
+    def H(p):
+        q = 1.0 - p
+        a = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        return -(a + np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0))
+
+    total, aleatoric = H(P.mean(axis=0)), H(P).mean(axis=0)
+    return total, aleatoric, total - aleatoric
+""",
+}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_other_right_answers_pass(solution, exercise):
+    """Answers written differently (other formulas, other rounding) pass the hidden checks."""
+    namespace = with_answer(exercise, OTHER_RIGHT_ANSWERS[exercise])
+    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
+    for seed in SEEDS:
+        assert hidden(exercise, namespace, solution, seed) == "PASS", seed
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the notebook's own cell calls it too
+def test_warnings_are_reported_as_data(solution):
+    """8.5: a warning inside the answer reaches the judge as data (the kernel's warning filters
+    and error states do not matter) and fails the check."""
+    answer = """
+def uncertainty_decomposition(P):
+    import warnings
+
+    warnings.warn("something odd", RuntimeWarning)
+    total = cp.predictive_entropy(P.mean(axis=0))
+    aleatoric = cp.predictive_entropy(P.reshape(-1)).reshape(P.shape).mean(axis=0)
+    return total, aleatoric, total - aleatoric
+"""
+    namespace = with_answer("8.5", answer)
+    assert "raised RuntimeWarning: something odd" in visible("8.5", namespace)
+    assert "raised RuntimeWarning: something odd" in hidden("8.5", namespace, solution, 1)
+
+
+def _mutations(value, depth: int = 0):
+    """Copies of a decoded response, each with one part replaced by something hostile."""
+    hostile = [plain_data.Opaque("list"), None, "text", float("nan"), np.array([np.nan])]
+    if depth > 4:
+        return
+    if type(value) is dict:
+        for key in value:
+            yield {k: v for k, v in value.items() if k != key}
+            for item in _mutations(value[key], depth + 1):
+                yield {**value, key: item}
+    elif type(value) in (list, tuple):
+        if value:
+            yield type(value)(list(value)[:-1])
+        for index in {0, len(value) - 1} & set(range(len(value))):
+            for item in _mutations(value[index], depth + 1):
+                copy = list(value)
+                copy[index] = item
+                yield type(value)(copy)
+    else:
+        yield from hostile
+        if type(value) is np.ndarray:
+            yield value.T.copy() if value.ndim == 2 else value[:-1]
+            yield value.astype(np.int64)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_judge_survives_hostile_responses(solution, exercise):
+    """Any malformed response is a FAIL with a message (CheckError), never a crash."""
+    definition = definition_for(exercise)
+    inputs, secrets = draw_hidden(exercise, 1)
+    expected = decode_response(encode_response(run_respond(definition, solution, inputs)))
+    count = 0
+    for response in _mutations(expected):
+        count += 1
+        with pytest.raises(CheckError):
+            judge_response(definition, response, expected, inputs, secrets, hidden=True)
+    assert count > 10
+
+
+@pytest.mark.parametrize(
+    "exercise, answer",
+    [
+        ("8.1", "def sample_weights(mu, rho, eps):\n    return W_reference\n"),
+        ("8.4", "def negative_elbo_by_hand(model, X, y, n_train):\n    return reference\n"),
+    ],
+)
+def test_the_checks_values_are_out_of_reach(solution, exercise, answer):
+    """The old check cells of 8.1 and 8.4 left their expected values in globals, which an answer
+    could return; the checks now compute them inside a function, after the answer ran."""
+    namespace = with_answer(exercise, answer)
+    assert "is not defined" in visible(exercise, namespace)
+    assert "is not defined" in hidden(exercise, namespace, solution, 1)
