@@ -1,1 +1,292 @@
-"""Checks of the exercises of chapter 6 (being written)."""
+"""Checks of the exercises of chapter 6, convolutional networks.
+
+Output sizes (6.1) are compared with known values; im2col (6.2) and average pooling (6.3) with
+``coursepkg``'s own ``Conv2d``, which computes both when given the right fixed weights: one-hot
+kernels copy each window position into its own output channel (the columns of im2col), and a
+stride-2 kernel of quarters on each channel averages 2x2 windows. When graded, the backward pass
+of 6.3 must agree with the instructor's derived one to rounding error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...conv import Conv2d
+from ..checks import CheckError, expect_array, expect_int, fail
+from ..compare import diagnose, expect_close
+from ..definition import ExerciseDefinition, register
+from .ch03_backpropagation import _gradient_tolerance
+
+
+def _value_tolerance(hidden: bool) -> dict:
+    """Visible: the old check cells' tolerance; hidden: the same computation up to rounding."""
+    if hidden:
+        return {"rtol": 1e-10, "atol": 0.0, "relative_to": "largest"}
+    return {"rtol": 1e-7, "atol": 1e-12}
+
+
+def _close(got, want, rtol: float = 1e-9) -> bool:
+    """Whether an answer's value is an array equal to ``want`` up to ``rtol`` of its size."""
+    if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
+        return False
+    return bool(np.all(np.abs(got - want) <= rtol * np.max(np.abs(want), initial=1e-300)))
+
+
+_KNOWN_SIZES = {
+    (28, 5, 0, 1): 24,
+    (28, 3, 1, 1): 28,
+    (28, 5, 2, 2): 14,
+    (28, 4, 0, 3): 9,
+    (7, 7, 0, 1): 1,
+    (32, 3, 1, 2): 16,
+}
+"""The old check cell's cases (H, k, p, s) and their output sizes, worked out by hand."""
+
+
+def _size_slips(H: int, k: int, p: int, s: int) -> dict[str, int]:
+    """The output sizes common slips give, by the slip's description."""
+    return {
+        "the + 1 is missing: a kernel that just fits gives one output.": (H + 2 * p - k) // s,
+        "it rounds up; the formula takes the floor of the division.": -((k - H - 2 * p) // s) + 1,
+        "the padding counts once; p rows are added on each side (2p).": (H + p - k) // s + 1,
+        "the stride s is ignored.": H + 2 * p - k + 1,
+    }
+
+
+def _size_hint(sizes: list, cases: list) -> str:
+    """Name the slip that gives every one of the answer's sizes (the cases' sizes by several
+    slips coincide now and then), if there is one."""
+    if not all(type(size) in (int, np.int32, np.int64) for size in sizes):
+        return ""
+    slips = [_size_slips(*case) for case in cases]
+    for text in slips[0]:
+        if all(size == slip[text] for size, slip in zip(sizes, slips, strict=True)):
+            return f"It looks as if {text}"
+    return ""
+
+
+@register
+class OutputSize(ExerciseDefinition):
+    """6.1: the output size of a convolution or pooling layer along one axis."""
+
+    id, answers, visible_seed = "6.1", ("conv_output_size",), 61
+
+    def draw(self, rng, hidden):
+        if not hidden:
+            return {"cases": list(_KNOWN_SIZES)}, {}
+        cases = []
+        for number in range(12):
+            # Every other case has padding and a stride that does not divide H + 2p - k, so
+            # that a missing 2p, floor or + 1 shows.
+            tricky = number % 2 == 1
+            while True:
+                H, k = int(rng.integers(5, 65)), int(rng.integers(1, 8))
+                p, s = int(rng.integers(int(tricky), 4)), int(rng.integers(1 + int(tricky), 5))
+                if k <= H + 2 * p and (not tricky or (H + 2 * p - k) % s):
+                    break
+            cases.append((H, k, p, s))
+        return {"cases": cases}, {}
+
+    def respond(self, inputs, conv_output_size):
+        return {"sizes": [conv_output_size(H, k, p, s) for H, k, p, s in inputs["cases"]]}
+
+    def reference(self, inputs, secrets):
+        return {"sizes": [_KNOWN_SIZES[case] for case in inputs["cases"]]}
+
+    def judge(self, response, expected, inputs, secrets, hidden):
+        sizes = response.get("sizes")
+        if type(sizes) is not list or len(sizes) != len(inputs["cases"]):
+            fail("conv_output_size did not return one value per case.")
+        for (H, k, p, s), got, want in zip(inputs["cases"], sizes, expected["sizes"], strict=True):
+            name = f"conv_output_size(H={H}, k={k}, p={p}, s={s})"
+            if type(got) in (float, np.float32, np.float64):
+                fail(
+                    f"{name} should be an integer (int), got {got!r} (a float): use integer "
+                    "division, //, which takes the floor."
+                )
+            try:
+                expect_int(got, name, reference=int(want))
+            except CheckError as exc:
+                hint = _size_hint(sizes, inputs["cases"])
+                fail(f"{exc} {hint}" if hint else str(exc))
+
+
+def _one_hot_conv(X: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """im2col of grey images X (N, H, W) by coursepkg's Conv2d: filter u kw + v is the one-hot
+    kernel of window position (u, v), so output channel u kw + v of pixel (n, i, j) is
+    X[n, i + u, j + v], exactly (products with 1 and 0)."""
+    conv = Conv2d(1, kh * kw, (kh, kw), bias=False)
+    conv.W.value[...] = np.eye(kh * kw).reshape(kh, kw, 1, kh * kw)
+    return conv.forward(X[..., None]).reshape(-1, kh * kw)
+
+
+def _convolve(X: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The convolution of grey images X (N, H, W) with the kernel K (kh, kw), by Conv2d."""
+    conv = Conv2d(1, 1, K.shape, bias=False)
+    conv.W.value[:, :, 0, 0] = K
+    return conv.forward(X[..., None])[..., 0]
+
+
+def _im2col_hint(cols, want, N: int, Ho: int, Wo: int, kh: int, kw: int) -> str:
+    """Name the slip when cols holds the right values in another order."""
+    by_column = want.reshape(-1, kh, kw).transpose(0, 2, 1).reshape(-1, kh * kw)
+    if kh > 1 and kw > 1 and _close(cols, by_column):
+        return (
+            "Each window is read column by column; read it row by row, as "
+            "X[n, i:i+kh, j:j+kw].reshape(-1) does."
+        )
+    by_j = want.reshape(N, Ho, Wo, -1).transpose(0, 2, 1, 3).reshape(-1, kh * kw)
+    if Ho > 1 and Wo > 1 and _close(cols, by_j):
+        return (
+            "The rows are in the wrong order: output pixel (i, j) of image n belongs in row "
+            "n Ho Wo + i Wo + j (j runs fastest)."
+        )
+    return ""
+
+
+@register
+class Im2col(ExerciseDefinition):
+    """6.2: im2col for a batch of grey images (stride 1, no padding)."""
+
+    id, answers, visible_seed = "6.2", ("im2col",), 62
+
+    def draw(self, rng, hidden):
+        if not hidden:  # the old check cell's inputs
+            X, K = rng.standard_normal((2, 6, 7)), rng.standard_normal((3, 2))
+            return {"X": X, "kh": 3, "kw": 2, "K": K}, {}
+        # 2 to 4, and kh != kw: then no mix-up of rows and columns gives the right values.
+        kh = int(rng.integers(2, 5))
+        kw = int(rng.choice([k for k in range(2, 5) if k != kh]))
+        N = int(rng.integers(2, 5))
+        H, W = int(rng.integers(kh + 2, 13)), int(rng.integers(kw + 2, 13))
+        X, K = rng.standard_normal((N, H, W)), rng.standard_normal((kh, kw))
+        return {"X": X, "kh": kh, "kw": kw, "K": K}, {}
+
+    def respond(self, inputs, im2col):
+        return {"cols": im2col(inputs["X"].copy(), inputs["kh"], inputs["kw"])}
+
+    def reference(self, inputs, secrets):
+        return {"cols": _one_hot_conv(inputs["X"], inputs["kh"], inputs["kw"])}
+
+    def judge(self, response, expected, inputs, secrets, hidden):
+        X, kh, kw, K = inputs["X"], inputs["kh"], inputs["kw"], inputs["K"]
+        N, H, W = X.shape
+        Ho, Wo = H - kh + 1, W - kw + 1
+        name = f"im2col(X, {kh}, {kw}) for X of shape {X.shape}"
+        cols = response.get("cols")
+        swapped = (N * (H - kw + 1) * (W - kh + 1), kw * kh)
+        if type(cols) is np.ndarray and cols.shape == swapped != (N * Ho * Wo, kh * kw):
+            fail(
+                f"{name} has shape {cols.shape}, expected {(N * Ho * Wo, kh * kw)}: are kh (the "
+                "window's height, along H) and kw (its width, along W) swapped?"
+            )
+        if type(cols) is np.ndarray and cols.shape == (kh * kw, N * Ho * Wo) != swapped:
+            fail(
+                f"{name} has shape {cols.shape}, expected {(N * Ho * Wo, kh * kw)}: one row per "
+                "output pixel and one column per window position; the transpose?"
+            )
+        expect_array(cols, name, shape=(N * Ho * Wo, kh * kw), dtype="float")
+        want = expected["cols"]
+        if not _close(cols, want, 1e-12):
+            hint = _im2col_hint(cols, want, N, Ho, Wo, kh, kw)
+            if hint:
+                fail(f"{name} holds the right values in the wrong places. {hint}")
+            row = int(np.argmax(np.any(np.abs(cols - want) > 1e-12 * np.abs(want).max(), axis=1)))
+            n, i, j = np.unravel_index(row, (N, Ho, Wo))
+            where = f"row {row} of cols (image {n}, output pixel ({i}, {j}))"
+            expect_close(cols[row], want[row], where, rtol=1e-12, relative_to="largest")
+        # What im2col is for: one matrix product computes the convolution.
+        product = "cols @ K.reshape(-1)"
+        expect_close(
+            (cols @ K.reshape(-1)).reshape(N, Ho, Wo), _convolve(X, K), product, rtol=1e-10
+        )
+
+
+def _pool_by_conv(X: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average pooling over 2x2 windows, forward and backward, by coursepkg's Conv2d: stride 2
+    and the kernel 1/4 on each channel (0 across channels)."""
+    C = X.shape[3]
+    conv = Conv2d(C, C, 2, stride=2, bias=False)
+    conv.W.value[...] = 0.25 * np.eye(C)[None, None]
+    return conv.forward(X), conv.backward(G)
+
+
+def _pool_gradient_hint(grad, want) -> str:
+    """Name the slip of a wrong dL/dX of 2x2 average pooling, from its structure."""
+    if type(grad) is not np.ndarray or grad.shape != want.shape or not np.all(np.isfinite(grad)):
+        return ""
+    if _close(grad, want, 1e-4) or diagnose(grad, want):
+        return ""  # finite differences, or a slip expect_close has named
+    if _close(grad, 4.0 * want):
+        return (
+            "It is 4 times the right values: the 1/4 is missing. Each pixel adds a quarter of "
+            "its value to its window's mean, so it gets a quarter of the window's gradient."
+        )
+    if _close(grad, want / 4.0):
+        return "It is a quarter of the right values: divided by 4 twice?"
+    quarters = want[:, ::2, ::2]  # grad_A / 4, one value per window
+    if any(_close(grad, c * np.tile(quarters, (1, 2, 2, 1))) for c in (1.0, 4.0)):
+        return (
+            "np.tile repeats the whole grid of windows; each window's gradient belongs to its "
+            "own 2x2 block of pixels (np.repeat along both axes)."
+        )
+    return "The four pixels of a window should all get a quarter of that window's gradient."
+
+
+@register
+class AvgPoolBackward(ExerciseDefinition):
+    """6.3: average pooling over 2x2 windows, forward and a derived backward pass."""
+
+    id, answers, visible_seed = "6.3", ("AvgPool2d",), 63
+
+    def draw(self, rng, hidden):
+        if not hidden:
+            X = rng.standard_normal((2, 4, 6, 3))  # the old check cell's input
+            # Added: our own upstream gradient, and a second pass with another shape.
+            G = rng.standard_normal((2, 2, 3, 3))
+            X2, G2 = rng.standard_normal((1, 6, 2, 3)), rng.standard_normal((1, 3, 1, 3))
+            return {"X": X, "G": G, "X2": X2, "G2": G2}, {}
+        # A few thousand entries: finite differences of the forward pass are then off by far
+        # more than rounding.
+        N, C = int(rng.integers(4, 8)), int(rng.integers(3, 6))
+        H, W = 2 * int(rng.integers(4, 9)), 2 * int(rng.integers(4, 9))
+        X, G = rng.standard_normal((N, H, W, C)), rng.standard_normal((N, H // 2, W // 2, C))
+        N2 = int(rng.integers(1, 4))
+        H2, W2 = 2 * int(rng.integers(1, 5)), 2 * int(rng.integers(1, 5))
+        X2 = rng.standard_normal((N2, H2, W2, C))
+        G2 = rng.standard_normal((N2, H2 // 2, W2 // 2, C))
+        return {"X": X, "G": G, "X2": X2, "G2": G2}, {}
+
+    def respond(self, inputs, AvgPool2d):  # noqa: N803 (the answer's name)
+        pool = AvgPool2d()
+        A = pool.forward(inputs["X"].copy())
+        grad = pool.backward(inputs["G"].copy())
+        # A second pass through the same layer, on images of another size.
+        A2 = pool.forward(inputs["X2"].copy())
+        return {"A": A, "grad_X": grad, "A2": A2, "grad_X2": pool.backward(inputs["G2"].copy())}
+
+    def reference(self, inputs, secrets):
+        A, grad = _pool_by_conv(inputs["X"], inputs["G"])
+        A2, grad2 = _pool_by_conv(inputs["X2"], inputs["G2"])
+        return {"A": A, "grad_X": grad, "A2": A2, "grad_X2": grad2}
+
+    def judge(self, response, expected, inputs, secrets, hidden):
+        for suffix, again in (("", ""), ("2", " after a second forward pass (on another X)")):
+            X = inputs["X" + suffix]
+            name = f"AvgPool2d().forward(X) for X of shape {X.shape}{again}"
+            A, want = response.get("A" + suffix), expected["A" + suffix]
+            try:
+                expect_close(A, want, name, **_value_tolerance(hidden))
+            except CheckError as exc:
+                if _close(A, 4.0 * want):
+                    fail(f"{exc} It is 4 times the mean of each window: its sum.")
+                raise
+            name = f"the input gradient dL/dX that AvgPool2d().backward(grad_A) returned{again}"
+            grad, want = response.get("grad_X" + suffix), expected["grad_X" + suffix]
+            try:
+                expect_close(grad, want, name, **_gradient_tolerance(hidden))
+            except CheckError as exc:
+                hint = _pool_gradient_hint(grad, want)
+                if suffix and type(grad) is np.ndarray and grad.shape != want.shape:
+                    hint = "Does backward use the shape of the latest forward pass?"
+                fail(f"{exc} {hint}" if hint else str(exc))
