@@ -228,6 +228,16 @@ def gradebook(course, tmp_path_factory):
     write(fill(student_nb, WRONG), subs / "copier" / "00_demo_exercises-Copy1.ipynb")
     write(fill(student_nb, CORRECT), subs / os.fsdecode(b"caf\xe9") / name)
 
+    # Text no UTF-8 file can hold (a lone surrogate, which JSON can encode) in an answer's error
+    # and in a notebook file: only these students' rows may say so; the gradebook is written.
+    lone = dict(CORRECT, **{"1": 'def square(x):\n    raise ValueError("\\ud800 lone")'})
+    write(fill(student_nb, lone), subs / "lone" / name)
+    (subs / "lonefile").mkdir()
+    text = nbformat.writes(fill(student_nb, CORRECT)).replace(
+        '"nbformat": 4', '"nbformat": "\\ud800"'
+    )
+    (subs / "lonefile" / name).write_text(text, encoding="utf-8")
+
     out = tmp_path_factory.mktemp("grades")
     command = [
         sys.executable,
@@ -278,6 +288,8 @@ def test_gradebook_has_one_row_per_student_and_exercise(gradebook):
         "x y",
         "x_y",
         "copier",
+        "lone",
+        "lonefile",
         "caf\\xe9",
     }
     assert len(rows) == 3 * len(students) + 1  # the one extra row: copier's ignored copy
@@ -288,6 +300,14 @@ def test_correct_submission_gets_full_points(gradebook):
     rows = gradebook[0]
     assert results(rows, "correct") == ["pass", "pass", "pass"]
     assert [rows["correct", e]["points"] for e in "123"] == ["1", "2", "3"]
+
+
+def test_text_that_utf8_cannot_hold_breaks_only_its_own_rows(gradebook):
+    rows = gradebook[0]
+    assert results(rows, "lone") == ["fail", "pass", "pass"]
+    assert "ValueError: \\ud800 lone" in rows["lone", "1"]["reason"]
+    assert results(rows, "lonefile") == ["fail", "fail", "fail"]
+    assert "\\ud800" in rows["lonefile", "1"]["reason"]
 
 
 def test_wrong_answers_fail_with_a_useful_reason(gradebook):

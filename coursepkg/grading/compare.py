@@ -121,8 +121,9 @@ def expect_close(
     if derived and worst < 1e-4:
         fail(
             f"{name} agrees with the derived values only to {worst:.0e} of their size; a derived "
-            "backward pass is exact up to rounding (about 1e-15), finite differences are not. "
-            "This exercise asks for the derivation: compute the gradient from your formula."
+            "backward pass is exact up to rounding (about 1e-15), finite differences are not "
+            "(nor is a computation in float32). This exercise asks for the derivation: compute "
+            "the gradient from your formula, in float64."
         )
     index = np.unravel_index(np.argmax(error - allowed), error.shape)
     where = f" at index {tuple(int(i) for i in index)}" if error.ndim else ""

@@ -104,7 +104,8 @@ def decode(data, depth: int = 0):
     if data is None or type(data) is bool:
         return data
     if type(data) is str:
-        return data[:MAX_STRING]
+        # JSON can carry lone surrogates, which no UTF-8 file (the gradebook) can store
+        return data[:MAX_STRING].encode("utf-8", "backslashreplace").decode("utf-8")
     if type(data) is not dict or len(data) > 3 or depth > MAX_DEPTH + 1:
         raise PlainDataError(f"unexpected {type(data).__name__} in an encoded value")
     if "int" in data:
@@ -133,7 +134,7 @@ def decode(data, depth: int = 0):
             type(item) is list and len(item) == 2 and type(item[0]) is str for item in items
         ):
             raise PlainDataError("a malformed dict")
-        return {key: decode(item, depth + 1) for key, item in items}
+        return {decode(key, depth + 1): decode(item, depth + 1) for key, item in items}
     if "opaque" in data:
         return Opaque(str(data["opaque"]))
     raise PlainDataError(f"unknown encoded value with keys {sorted(data)[:3]}")
@@ -168,7 +169,7 @@ def loads(text: str):
         raise PlainDataError("not text, or too long")
     try:
         return decode(json.loads(text))
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, OverflowError) as exc:
         if isinstance(exc, PlainDataError):
             raise
         raise PlainDataError(f"not valid JSON: {str(exc)[:200]}") from None

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .sandbox import KERNEL_NAME, Cgroups, SandboxLimits, bwrap_command, write_kernelspec
+from .submissions import valid_text
 
 RESULTS_FILE = "results.jsonl"
 RUNTIME_FOLDER_LIMIT = 1024 * 1024
@@ -163,8 +164,8 @@ def read_results(path: Path) -> dict[str, dict]:
             record = json.loads(line)
         except json.JSONDecodeError:  # a line cut short by a kill
             continue
-        if record.get("cell_id"):
-            cells[record["cell_id"]] = record
+        if isinstance(record, dict) and record.get("cell_id"):
+            cells[record["cell_id"]] = valid_text(record)  # the kernel's text may be invalid
     return cells
 
 

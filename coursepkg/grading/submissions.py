@@ -56,7 +56,23 @@ def display_name(name: str) -> str:
     them as surrogates, which no UTF-8 file (the gradebook) can store. They are shown as
     ``\\xNN`` escapes instead: visible, and distinct for distinct names.
     """
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (from JSON's "\ud800")
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def valid_text(value):
+    """``value`` with every string in it (also inside lists and dicts) made valid UTF-8 by
+    ``display_name``: what a kernel or a notebook file sends may hold lone surrogates (JSON can
+    encode them), which no UTF-8 file can store."""
+    if isinstance(value, str):
+        return display_name(value)
+    if isinstance(value, list):
+        return [valid_text(item) for item in value]
+    if isinstance(value, dict):
+        return {valid_text(key): valid_text(item) for key, item in value.items()}
+    return value
 
 
 def _preference(path: Path, assignment: str) -> tuple[int, str]:
