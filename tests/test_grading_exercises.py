@@ -91,3 +91,21 @@ def test_solutions_pass_and_student_versions_fail_every_check(released, tmp_path
     assert [r for r in teacher if r["result"] != "pass"] == []
     assert [r for r in blank if r["result"] != "fail"] == []
     assert all("NotImplementedError" in r["reason"] or "not defined" in r["reason"] for r in blank)
+
+
+def test_validate_rejects_a_check_without_a_definition_or_with_code_of_its_own():
+    """A check cell must be exactly ``check("<id>")`` of a registered definition: that is where
+    the hidden check lives."""
+    nb = nbformat.read(EXERCISES / "03_backpropagation_exercises.ipynb", as_version=4)
+    (check_cell,) = [c for c in nb.cells if c.get("id") == "ex3-2-check"]
+    assert validate(nb) == []
+    check_cell.source = 'with check_exercise("3.2"):\n    expect_gradients(LeakyReLU(), X)'
+    (problem,) = validate(nb)
+    assert 'a check cell must be exactly check("3.2")' in problem
+    for cell in nb.cells:  # exercise 3.2 renamed 3.9, which has no definition
+        if cell_grading(cell).get("exercise") == "3.2":
+            cell.metadata["grading"]["exercise"] = "3.9"
+    check_cell.source = 'check("3.9")'
+    check_cell.outputs = [nbformat.v4.new_output("stream", text="PASS exercise 3.9\n")]
+    (problem,) = validate(nb)
+    assert "exercise 3.9 has no definition with a hidden check" in problem
