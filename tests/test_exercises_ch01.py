@@ -6,31 +6,19 @@ and cheats that fool the visible check (a table of its inputs, finite difference
 derivation is asked) fail the hidden one.
 """
 
-import numpy as np
 import pytest
-from exercise_harness import hidden, notebook_namespace, visible
+from exercise_harness import hidden, notebook_fixtures, visible, with_answer
 
-from coursepkg.grading.checks import CheckError
-from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
-from coursepkg.grading.plain_data import Opaque, roundtrip
+from coursepkg.grading.definition import draw_hidden
 
 EXERCISES = ["1.1", "1.2", "1.3"]
 SEEDS = range(1, 6)
-
-
-@pytest.fixture(scope="module")
-def solution():
-    return notebook_namespace("01")
-
-
-@pytest.fixture(scope="module")
-def stubs():
-    return notebook_namespace("01", stubs=True)
+solution, stubs = notebook_fixtures("01")
 
 
 def answer(exercise, source, solution):
     """``(visible verdict, hidden messages on SEEDS)`` of an answer given as source."""
-    namespace = notebook_namespace("01", {exercise: source})
+    namespace = with_answer(exercise, source)
     return visible(exercise, namespace), [hidden(exercise, namespace, solution, s) for s in SEEDS]
 
 
@@ -217,18 +205,3 @@ def test_hidden_inputs_are_fresh_for_every_seed():
     assert len(starts) == len(SEEDS)
     X = [draw_hidden("1.3", seed)[0]["X"] for seed in SEEDS]
     assert len({x.shape for x in X}) > 1
-
-
-HOSTILE = [{}, {"w_nand": Opaque("list")}, {"result": None}, {"results": [[None]], "w_given": []}]
-HOSTILE += [{"result": (np.full(2, np.nan), 0.0)}, {"result": (Opaque("Tensor"), "0.1")}]
-HOSTILE += [{"w_nand": np.zeros(2), "b_nand": float("inf")}, {"results": "x", "w_given": "x"}]
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-@pytest.mark.parametrize("response", HOSTILE)
-def test_the_judge_rejects_a_malformed_response_with_a_message(exercise, response, solution):
-    definition = definition_for(exercise)
-    inputs, secrets = draw_hidden(exercise, 1)
-    expected = roundtrip(definition.respond(inputs, *(solution[n] for n in definition.answers)))
-    with pytest.raises(CheckError):
-        judge_response(definition, response, expected, inputs, secrets, hidden=True)

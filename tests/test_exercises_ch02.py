@@ -8,29 +8,20 @@ notebook) fail the hidden one.
 
 import numpy as np
 import pytest
-from exercise_harness import hidden, notebook_namespace, visible
+from exercise_harness import hidden, notebook_fixtures, visible, with_answer
 
 from coursepkg.grading.checks import CheckError
 from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
-from coursepkg.grading.plain_data import Opaque, roundtrip
+from coursepkg.grading.plain_data import roundtrip
 
 EXERCISES = ["2.1", "2.2", "2.3"]
 SEEDS = range(1, 6)
-
-
-@pytest.fixture(scope="module")
-def solution():
-    return notebook_namespace("02")
-
-
-@pytest.fixture(scope="module")
-def stubs():
-    return notebook_namespace("02", stubs=True)
+solution, stubs = notebook_fixtures("02")
 
 
 def answer(exercise, source, solution):
     """``(visible verdict, hidden messages on SEEDS)`` of an answer given as source."""
-    namespace = notebook_namespace("02", {exercise: source})
+    namespace = with_answer(exercise, source)
     return visible(exercise, namespace), [hidden(exercise, namespace, solution, s) for s in SEEDS]
 
 
@@ -176,19 +167,3 @@ def test_hidden_inputs_are_fresh_and_keep_the_labels_secret():
         assert set(inputs) == {"X"} and set(secrets) == {"labels"}
     X = [draw_hidden("2.3", seed)[0]["X"] for seed in SEEDS]
     assert len({x.tobytes() for x in X}) == len(X)
-
-
-HOSTILE = [{}, {"counts": Opaque("map")}, {"counts": [None] * 6}, {"result": (1, 2, 3)}]
-HOSTILE += [{"result": [np.full((3, 3), np.nan)] * 3}, {"W1": "w", "logits": 1.0}]
-HOSTILE += [{"W1": np.eye(2), "b1": np.zeros(2), "W2": np.ones((2, 1)), "b2": np.zeros(1)}]
-HOSTILE += [{"counts": [np.int64(5), -1, True, 2.0, "9", []]}]
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-@pytest.mark.parametrize("response", HOSTILE)
-def test_the_judge_rejects_a_malformed_response_with_a_message(exercise, response, solution):
-    definition = definition_for(exercise)
-    inputs, secrets = draw_hidden(exercise, 1)
-    expected = roundtrip(definition.respond(inputs, *(solution[n] for n in definition.answers)))
-    with pytest.raises(CheckError):
-        judge_response(definition, response, expected, inputs, secrets, hidden=True)

@@ -5,14 +5,10 @@ pass for a derivation."""
 from __future__ import annotations
 
 import pytest
-from exercise_harness import answer_source, hidden, notebook_namespace, visible
+from exercise_harness import hidden, notebook_fixtures, visible, with_answer, with_slip
 
 EXERCISES = ("3.1", "3.2", "3.3")
-
-
-@pytest.fixture(scope="module")
-def solution():
-    return notebook_namespace("03")
+solution, stubs = notebook_fixtures("03")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -23,16 +19,9 @@ def test_solution_passes_visible_and_hidden(solution, exercise):
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_blank_fails(solution, exercise):
-    blank = notebook_namespace("03", stubs=True)
-    assert "NotImplementedError" in visible(exercise, blank)
-    assert "NotImplementedError" in hidden(exercise, blank, solution, 1)
-
-
-def _replaced(exercise: str, old: str, new: str) -> dict:
-    source = answer_source("03", exercise)
-    assert old in source
-    return notebook_namespace("03", {exercise: source.replace(old, new)})
+def test_blank_fails(solution, stubs, exercise):
+    assert "NotImplementedError" in visible(exercise, stubs)
+    assert "NotImplementedError" in hidden(exercise, stubs, solution, 1)
 
 
 SLIPS = [
@@ -47,7 +36,7 @@ SLIPS = [
 
 @pytest.mark.parametrize(("exercise", "old", "new", "named"), SLIPS)
 def test_slips_are_named(solution, exercise, old, new, named):
-    wrong = _replaced(exercise, old, new)
+    wrong = with_slip(exercise, old, new)
     assert named in visible(exercise, wrong)
     assert named in hidden(exercise, wrong, solution, 3)
 
@@ -58,7 +47,7 @@ def grad_f(x, y, z):
     v = np.array([x, y, z], dtype=float)
     return cp.numerical_gradient(lambda: float(cp.sigmoid(v[0] * v[1] + v[2])), v)
 """
-    fd = notebook_namespace("03", {"3.1": grad_f})
+    fd = with_answer("3.1", grad_f)
     assert visible("3.1", fd) == "PASS exercise 3.1"
     for seed in range(1, 6):
         assert "finite differences are not" in hidden("3.1", fd, solution, seed)
@@ -69,6 +58,6 @@ def test_answers_hard_coded_for_the_visible_inputs_fail_hidden(solution):
     for point in [(-2.0, 5.0, -4.0), (0.5, 0.25, 1.0), (1.5, -2.0, 0.0)]:
         values[point] = solution["grad_f"](*point).tolist()
     table = f"def grad_f(x, y, z):\n    return np.array({values!r}[(x, y, z)])"
-    hard = notebook_namespace("03", {"3.1": table})
+    hard = with_answer("3.1", table)
     assert visible("3.1", hard) == "PASS exercise 3.1"
     assert "KeyError" in hidden("3.1", hard, solution, 1)

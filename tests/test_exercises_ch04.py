@@ -16,55 +16,23 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 import pytest
-from exercise_harness import answer_source, hidden, notebook_namespace, visible
+from exercise_harness import (
+    answer_source,
+    assert_cheat_caught,
+    assert_fails,
+    hidden,
+    notebook_fixtures,
+    replaying,
+    slipped,
+    variant,
+    visible,
+)
 
 PREFIX = "04"
 EXERCISES = ["4.1", "4.2", "4.3", "4.4"]
 SEEDS = range(1, 6)
-
-
-@pytest.fixture(scope="module")
-def solution() -> dict:
-    return notebook_namespace(PREFIX)
-
-
-@pytest.fixture(scope="module")
-def stubs() -> dict:
-    return notebook_namespace(PREFIX, stubs=True)
-
-
-def variant(solution: dict, source: str) -> dict:
-    """The solution's namespace with ``source`` run on top (an answer replaced)."""
-    namespace = dict(solution)
-    exec(textwrap.dedent(source), namespace)
-    return namespace
-
-
-def slipped(solution: dict, exercise: str, old: str, new: str) -> dict:
-    """The instructor's answer to ``exercise`` with ``old`` replaced by ``new``."""
-    source = answer_source(PREFIX, exercise)
-    assert source.count(old) == 1, f"{old!r} is not in the answer to {exercise} exactly once"
-    return variant(solution, source.replace(old, new))
-
-
-def assert_fails(exercise: str, namespace: dict, solution: dict, phrase: str, seeds=(1, 2)):
-    """The visible and the hidden checks fail, and every message contains ``phrase``."""
-    verdict = visible(exercise, namespace)
-    assert verdict.startswith(f"FAIL exercise {exercise}:"), verdict
-    assert phrase in verdict, verdict
-    for seed in seeds:
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and phrase in message, message
-
-
-def assert_cheat_caught(exercise: str, namespace: dict, solution: dict, phrase: str):
-    """The visible check passes, the hidden one fails with ``phrase``."""
-    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
-    for seed in (1, 2):
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and phrase in message, message
+solution, stubs = notebook_fixtures(PREFIX)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -100,29 +68,6 @@ MOMENTUM = "def momentum_step(theta, v, grad, lr, mu):\n    {}\n"
 )
 def test_momentum_slips(solution, body, phrase):
     assert_fails("4.1", variant(solution, MOMENTUM.format(body)), solution, phrase)
-
-
-def replaying(solution: dict, exercise: str, name: str) -> dict:
-    """A cheat: the instructor's results on the visible inputs, replayed from a table keyed by
-    the arguments (and the first of them for any other input)."""
-    namespace, table = dict(solution), {}
-    real = solution[name]
-
-    def key(args):
-        return repr([a.tobytes() if isinstance(a, np.ndarray) else a for a in args])
-
-    def recording(*args, **kwargs):
-        table[key(args + tuple(kwargs.values()))] = result = real(*args, **kwargs)
-        return result
-
-    namespace[name] = recording
-    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
-
-    def replay(*args, **kwargs):
-        return table.get(key(args + tuple(kwargs.values())), next(iter(table.values())))
-
-    namespace[name] = replay
-    return namespace
 
 
 @pytest.mark.parametrize(("exercise", "name"), [("4.1", "momentum_step"), ("4.2", "adam_step")])

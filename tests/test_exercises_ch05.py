@@ -12,99 +12,25 @@ see ``_HIDDEN_RMS`` in the definition module for the margins.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
-from exercise_harness import answer_source, notebook_namespace, visible
-
-from coursepkg.grading.checks import CheckError
-from coursepkg.grading.definition import (
-    decode_response,
-    definition_for,
-    draw_hidden,
-    encode_response,
-    judge_response,
-    run_respond,
+from exercise_harness import (
+    answer_source,
+    assert_cheat_caught,
+    assert_fails,
+    hidden,
+    notebook_fixtures,
+    slipped,
+    variant,
+    visible,
 )
-from coursepkg.grading.plain_data import Opaque
+
+from coursepkg.grading.definition import definition_for
 
 PREFIX = "05"
 EXERCISES = ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6"]
 SEEDS = range(1, 6)
-
-_EXPECTED: dict = {}
-"""The solution's hidden responses per (exercise, seed): 5.5 trains a network for each."""
-
-
-@pytest.fixture(scope="module")
-def solution() -> dict:
-    return notebook_namespace(PREFIX)
-
-
-@pytest.fixture(scope="module")
-def stubs() -> dict:
-    return notebook_namespace(PREFIX, stubs=True)
-
-
-def response(exercise: str, namespace: dict, inputs: dict) -> dict:
-    """What the grader reads from the answers in ``namespace`` on ``inputs``."""
-    raw = run_respond(definition_for(exercise), namespace, inputs)
-    return decode_response(encode_response(raw))
-
-
-def expected(exercise: str, solution: dict, seed: int) -> dict:
-    """The solution's response to the hidden inputs of ``seed`` (computed once)."""
-    if (exercise, seed) not in _EXPECTED:
-        inputs, _ = draw_hidden(exercise, seed)
-        _EXPECTED[exercise, seed] = response(exercise, solution, inputs)
-    return _EXPECTED[exercise, seed]
-
-
-def hidden(exercise: str, namespace: dict, solution: dict, seed: int) -> str:
-    """``"PASS"`` or the hidden judge's message (as ``exercise_harness.hidden``, with the
-    solution's response computed once per exercise and seed)."""
-    inputs, secrets = draw_hidden(exercise, seed)
-    right = expected(exercise, solution, seed)
-    got = right if namespace is solution else response(exercise, namespace, inputs)
-    try:
-        judge_response(definition_for(exercise), got, right, inputs, secrets, hidden=True)
-    except CheckError as exc:
-        return str(exc)
-    return "PASS"
-
-
-def variant(solution: dict, source: str) -> dict:
-    """The solution's namespace with ``source`` run on top (an answer replaced)."""
-    namespace = dict(solution)
-    exec(textwrap.dedent(source), namespace)
-    return namespace
-
-
-def slipped(solution: dict, exercise: str, old: str, new: str) -> dict:
-    """The instructor's answer to ``exercise`` with ``old`` replaced by ``new``."""
-    source = answer_source(PREFIX, exercise)
-    assert source.count(old) == 1, f"{old!r} is not in the answer to {exercise} exactly once"
-    return variant(solution, source.replace(old, new))
-
-
-def assert_fails(exercise, namespace, solution, phrase, *, hidden_phrase=None, seeds=(1, 2)):
-    """The visible and the hidden checks fail, their messages contain ``phrase`` (or
-    ``hidden_phrase`` for the hidden one)."""
-    verdict = visible(exercise, namespace)
-    assert verdict.startswith(f"FAIL exercise {exercise}:"), verdict
-    assert phrase in verdict, verdict
-    for seed in seeds:
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and (hidden_phrase or phrase) in message, message
-
-
-def assert_cheat_caught(exercise, namespace, solution, phrase, seeds=(1, 2)):
-    """The visible check passes, the hidden one fails with ``phrase``."""
-    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
-    for seed in seeds:
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and phrase in message, message
+solution, stubs = notebook_fixtures(PREFIX)
 
 
 def visible_reference(exercise: str) -> tuple[dict, dict]:
@@ -125,20 +51,6 @@ def test_solution_passes_visible_and_hidden(solution, exercise):
 def test_stub_fails(solution, stubs, exercise):
     assert visible(exercise, stubs).startswith(f"FAIL exercise {exercise}:")
     assert hidden(exercise, stubs, solution, 1) != "PASS"
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_judge_rejects_malformed_responses(solution, exercise):
-    """A response with keys missing, or with values that are not plain data, fails cleanly."""
-    definition = definition_for(exercise)
-    inputs, secrets = draw_hidden(exercise, 1)
-    good = expected(exercise, solution, 1)
-    judged = [key for key in good if key not in ("type", "net_type")]  # only for messages
-    bad = [{}] + [{**good, key: Opaque("list")} for key in judged]
-    bad += [{**good, key: [] if type(good[key]) is list else {}} for key in judged]
-    for answer in bad:
-        with pytest.raises(CheckError):
-            judge_response(definition, answer, good, inputs, secrets, hidden=True)
 
 
 # 5.1 -------------------------------------------------------------------------------------------

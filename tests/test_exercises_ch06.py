@@ -11,57 +11,24 @@ window positions) agrees to 3.2e-16.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
-from exercise_harness import answer_source, hidden, notebook_namespace, visible
+from exercise_harness import (
+    answer_source,
+    assert_cheat_caught,
+    assert_fails,
+    hidden,
+    notebook_fixtures,
+    replaying,
+    slipped,
+    variant,
+    visible,
+)
 
 PREFIX = "06"
 EXERCISES = ["6.1", "6.2", "6.3"]
 SEEDS = range(1, 6)
-
-
-@pytest.fixture(scope="module")
-def solution() -> dict:
-    return notebook_namespace(PREFIX)
-
-
-@pytest.fixture(scope="module")
-def stubs() -> dict:
-    return notebook_namespace(PREFIX, stubs=True)
-
-
-def variant(solution: dict, source: str) -> dict:
-    """The solution's namespace with ``source`` run on top (an answer replaced)."""
-    namespace = dict(solution)
-    exec(textwrap.dedent(source), namespace)
-    return namespace
-
-
-def slipped(solution: dict, exercise: str, old: str, new: str) -> dict:
-    """The instructor's answer to ``exercise`` with ``old`` replaced by ``new``."""
-    source = answer_source(PREFIX, exercise)
-    assert source.count(old) == 1, f"{old!r} is not in the answer to {exercise} exactly once"
-    return variant(solution, source.replace(old, new))
-
-
-def assert_fails(exercise: str, namespace: dict, solution: dict, phrase: str, seeds=(1, 2)):
-    """The visible and the hidden checks fail, and every message contains ``phrase``."""
-    verdict = visible(exercise, namespace)
-    assert verdict.startswith(f"FAIL exercise {exercise}:"), verdict
-    assert phrase in verdict, verdict
-    for seed in seeds:
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and phrase in message, message
-
-
-def assert_cheat_caught(exercise: str, namespace: dict, solution: dict, phrase: str):
-    """The visible check passes, the hidden one fails with ``phrase``."""
-    assert visible(exercise, namespace) == f"PASS exercise {exercise}"
-    for seed in (1, 2):
-        message = hidden(exercise, namespace, solution, seed)
-        assert message != "PASS" and phrase in message, message
+solution, stubs = notebook_fixtures(PREFIX)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -165,17 +132,7 @@ def test_im2col_sliding_window_view_passes(solution):
 
 
 def test_im2col_hard_coded_fails_hidden(solution):
-    namespace, table = dict(solution), {}
-    real = solution["im2col"]
-
-    def recording(X, kh, kw):
-        table[X.tobytes()] = result = real(X, kh, kw)
-        return result
-
-    namespace["im2col"] = recording
-    assert visible("6.2", namespace) == "PASS exercise 6.2"
-    namespace["im2col"] = lambda X, kh, kw: table.get(X.tobytes(), next(iter(table.values())))
-    assert_cheat_caught("6.2", namespace, solution, "im2col(X, ")
+    assert_cheat_caught("6.2", replaying(solution, "6.2", "im2col"), solution, "im2col(X, ")
 
 
 # 6.3 -------------------------------------------------------------------------------------------

@@ -201,6 +201,48 @@ def expect_array(
     return value
 
 
+def expect_tuple(value, length: int, name: str, parts: str, *, lists: bool = False) -> tuple:
+    """``value`` must be a tuple of ``length`` items (what an answer's function returned).
+
+    Args:
+        name: the function, as messages call it, e.g. ``"forward"``.
+        parts: the items, e.g. ``"(Z1, A1, Z2)"``.
+        lists: accept a list too (a response read back as plain data keeps tuples as tuples,
+            but some exercises never asked for one or the other).
+
+    Returns ``value``. Raises CheckError, e.g. ``forward should return a tuple (Z1, A1, Z2), got
+    an object of type tuple of length 2.``
+    """
+    kinds = (tuple, list) if lists else (tuple,)
+    if type(value) not in kinds or len(value) != length:
+        wrong_length = type(value) in (tuple, list) and len(value) != length
+        of_length = f" of length {len(value)}" if wrong_length else ""
+        fail(
+            f"{name} should return a tuple {parts}, got an object of type "
+            f"{type_name(value)}{of_length}."
+        )
+    return value
+
+
+def results_per_case(
+    response: dict, key: str, count: int, what: str, *, message: str | None = None
+) -> list:
+    """``response[key]``, which must be a list of ``count`` results, one per case of the check.
+
+    Args:
+        response: a decoded response (any keys may be missing: it came from the student's kernel).
+        what: the answer's function, for the message.
+        message: the failure message, if not ``the check did not get one result of <what> per
+            case (<count> cases).``
+
+    Raises CheckError.
+    """
+    results = response.get(key)
+    if type(results) is not list or len(results) != count:
+        fail(message or f"the check did not get one result of {what} per case ({count} cases).")
+    return results
+
+
 def expect_true(condition, message: str) -> None:
     """Fail with ``message`` unless ``condition`` is exactly True (a Python or NumPy bool)."""
     if type(condition) not in (bool, np.bool_) or not condition:

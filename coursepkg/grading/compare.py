@@ -14,19 +14,87 @@ With ``derived=True`` it also tells a finite-difference approximation from a der
 gradient agrees with the instructor's to rounding error (about 1e-15 of its size), a central
 difference only to about 1e-6 to 1e-10. The hidden checks of exercises that ask for a derivation
 compare at ``DERIVED_RTOL`` of the largest entry, which no finite difference reaches on their
-inputs.
+inputs (``gradient_tolerance``).
+
+An exercise that knows slips of its own passes them as ``hint`` (a sentence, or a function that
+computes it on failure) or ``factors`` (constant factors that depend on its parameters, such as
+sigma or 1 - p); ``close_to`` is the test such hints are made of.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
-from .checks import expect_array, expect_float, fail
+from .checks import CheckError, expect_array, expect_float, fail
 
 DERIVED_RTOL = 1e-11
 """Tolerance of a derived gradient, relative to its largest entry (hidden checks). A correct
 derivation is off by rounding error only (below 1e-14 on the course's inputs); central
 differences are off by 1e-9 or more there."""
+
+FINITE_DIFFERENCE_TOLERANCE = {"rtol": 1e-6, "atol": 1e-10, "relative_to": "largest"}
+"""What a visible check of a derived gradient allows: its reference comes from central
+differences, which agree with the truth to about 1e-6 of the largest entry."""
+
+
+def gradient_tolerance(hidden: bool, visible: dict | None = None) -> dict:
+    """The ``expect_close`` tolerance of a gradient the exercise asks to derive.
+
+    Hidden: exact up to rounding, ``DERIVED_RTOL`` of the largest entry, and the message says so
+    when only a finite difference could be that close. Visible: ``visible`` (by default
+    ``FINITE_DIFFERENCE_TOLERANCE``), as close as the check's own finite differences reach.
+    """
+    if hidden:
+        return {"rtol": DERIVED_RTOL, "atol": 0.0, "relative_to": "largest", "derived": True}
+    return dict(FINITE_DIFFERENCE_TOLERANCE if visible is None else visible)
+
+
+def value_tolerance(hidden: bool) -> dict:
+    """The ``expect_close`` tolerance of values computed (not derived) by the answer.
+
+    Hidden: the instructor's values on the same inputs up to rounding (1e-10 of the largest
+    entry: the order of a sum may differ); visible: the old check cells' 1e-7 per entry.
+    """
+    if hidden:
+        return {"rtol": 1e-10, "atol": 0.0, "relative_to": "largest"}
+    return {"rtol": 1e-7, "atol": 1e-12}
+
+
+def close_to(actual, target, rtol: float = 1e-6) -> bool:
+    """Whether ``actual`` (any decoded value) is a finite array of ``target``'s shape, equal to
+    it up to ``rtol`` of ``target``'s largest entry (an all-zero target: exactly). For naming
+    slips: never raises, and False for anything that is not such an array."""
+    target = np.asarray(target, dtype=np.float64)
+    if type(actual) is not np.ndarray or actual.shape != target.shape:
+        return False
+    if actual.dtype.kind not in "biuf" or not np.all(np.isfinite(target)):
+        return False
+    with np.errstate(all="ignore"):
+        actual = actual.astype(np.float64)
+        if not np.all(np.isfinite(actual)):
+            return False
+        scale = float(np.max(np.abs(target), initial=0.0))
+        return bool(np.all(np.abs(actual - target) <= rtol * scale))
+
+
+def named_factor(actual, expected, factors: Sequence[tuple[float, str]]) -> str:
+    """The text of the first ``(factor, text)`` with ``actual == factor * expected`` (up to 1e-6),
+    or ``""``.
+
+    For slips that ``diagnose`` cannot know: a factor that depends on the exercise's parameters
+    (sigma, b, 1 - p). Factors within 1e-6 of 1 are skipped: they would name a slip these inputs
+    cannot show. A zero ``expected`` names nothing.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    if not np.any(expected):
+        return ""
+    for factor, text in factors:
+        if abs(factor - 1.0) > 1e-6 and close_to(actual, factor * expected):
+            return text
+    return ""
+
 
 _FACTORS = [
     (2.0, "it is exactly twice the right values: a factor of 2 too many"),
@@ -83,6 +151,8 @@ def expect_close(
     dtype="float",
     batch_size: int | None = None,
     derived: bool = False,
+    hint: str | Callable[[], str] = "",
+    factors: Sequence[tuple[float, str]] = (),
 ) -> np.ndarray:
     """``value`` must be a NumPy array like ``expected``: same shape, ``dtype``, and values within
     ``atol + rtol * scale``. Returns it.
@@ -97,9 +167,45 @@ def expect_close(
         dtype: as in ``expect_array``.
         batch_size: N, to recognize a sum over the batch in place of the mean and the reverse.
         derived: say so when the values agree only as well as finite differences do.
+        hint: the exercise's own name for the slip, a sentence (or a function returning one,
+            called only on failure; ``""`` for none). It takes the place of the generic slip
+            when the values differ, and is added to the other failures (shape, dtype), but not
+            to the finite-difference message, which says all there is to say.
+        factors: ``(factor, sentence)`` slips of the exercise (``named_factor``); the first that
+            matches is the hint, if ``hint`` names none.
 
     Raises CheckError that says where the values differ, how many are off, and the likely slip.
     """
+    try:
+        return _expect_close(
+            value, expected, name, rtol, atol, relative_to, dtype, batch_size, derived
+        )
+    except _FiniteDifferencesError:
+        raise
+    except CheckError as exc:
+        text = (hint() if callable(hint) else hint) or named_factor(value, expected, factors)
+        if not text:
+            raise
+        message = str(exc)
+        if isinstance(exc, _ValuesDifferError):
+            message = exc.without_slip
+        fail(f"{message} {text}")
+
+
+class _ValuesDifferError(CheckError):
+    """The values differ; ``without_slip`` is the message without the generic slip's name."""
+
+    def __init__(self, message: str, without_slip: str):
+        super().__init__(message)
+        self.without_slip = without_slip
+
+
+class _FiniteDifferencesError(CheckError):
+    """The values agree only as well as finite differences do (``derived=True``)."""
+
+
+def _expect_close(value, expected, name, rtol, atol, relative_to, dtype, batch_size, derived):
+    """``expect_close`` without the exercise's hints."""
     expected = np.asarray(expected, dtype=np.float64)
     if type(value) is np.ndarray and value.shape != expected.shape:
         hint = ""
@@ -119,7 +225,7 @@ def expect_close(
     scale = float(np.max(np.abs(expected), initial=0.0)) or 1.0
     worst = float(np.max(error)) / scale
     if derived and worst < 1e-4:
-        fail(
+        raise _FiniteDifferencesError(
             f"{name} agrees with the derived values only to {worst:.0e} of their size; a derived "
             "backward pass is exact up to rounding (about 1e-15), finite differences are not "
             "(nor is a computation in float32). This exercise asks for the derivation: compute "
@@ -132,7 +238,7 @@ def expect_close(
         f"{expected[index]:.6g} ({int(np.sum(off))} of {error.size} entries are off)"
     )
     slip = diagnose(actual, expected, batch_size=batch_size)
-    fail(f"{message}; {slip}." if slip else f"{message}.")
+    raise _ValuesDifferError(f"{message}; {slip}." if slip else f"{message}.", f"{message}.")
 
 
 def expect_close_float(

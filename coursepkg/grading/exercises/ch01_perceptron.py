@@ -7,10 +7,17 @@ import numpy as np
 from ...datasets import make_linearly_separable
 from ...gradcheck import numerical_gradient
 from ...losses import BinaryCrossEntropy
-from ..checks import CheckError, expect_array, expect_float, expect_int, expect_true, fail
+from ..checks import (
+    CheckError,
+    expect_array,
+    expect_float,
+    expect_int,
+    expect_true,
+    expect_tuple,
+    fail,
+)
 from ..compare import DERIVED_RTOL, expect_close, expect_close_float
 from ..definition import ExerciseDefinition, register
-from ..plain_data import type_name
 
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 """The four inputs of a two-input logic gate."""
@@ -106,12 +113,7 @@ def _epoch_hint(X, t, w0, b0, w, b, mistakes, expected_mistakes) -> str:
 def _epoch_result(result, label: str, epoch: int) -> tuple[np.ndarray, float, int]:
     """The (w, b, mistakes) of one call, type-checked."""
     call = f"perceptron_epoch (epoch {epoch} {label})"
-    if type(result) not in (tuple, list) or len(result) != 3:
-        length = f" of length {len(result)}" if type(result) in (tuple, list) else ""
-        fail(
-            f"{call} should return a tuple (w, b, mistakes), got an object of type "
-            f"{type_name(result)}{length}."
-        )
+    expect_tuple(result, 3, call, "(w, b, mistakes)", lists=True)
     w = expect_array(result[0], f"w after epoch {epoch} {label}", shape=(2,), dtype="float")
     b = expect_float(result[1], f"b after epoch {epoch} {label}")
     mistakes = expect_int(result[2], f"the number of mistakes in epoch {epoch} {label}")
@@ -288,13 +290,7 @@ class BCEGradients(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         result = response.get("result")
-        if type(result) not in (tuple, list) or len(result) != 2:
-            length = f" of length {len(result)}" if type(result) in (tuple, list) else ""
-            fail(
-                "bce_gradients should return a tuple (grad_w, grad_b), got an object of type "
-                f"{type_name(result)}{length}."
-            )
-        grad_w, grad_b = result
+        grad_w, grad_b = expect_tuple(result, 2, "bce_gradients", "(grad_w, grad_b)", lists=True)
         want_w, want_b = expected["result"]
         want_w, want_b = np.asarray(want_w, dtype=np.float64), float(want_b)
         n = len(inputs["t"])

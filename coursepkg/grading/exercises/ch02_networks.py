@@ -9,10 +9,17 @@ from ...datasets import make_xor_blobs
 from ...linear import Linear
 from ...metrics import accuracy
 from ...module import Sequential
-from ..checks import CheckError, expect_array, expect_int, expect_true, fail
-from ..compare import expect_close
+from ..checks import (
+    CheckError,
+    expect_array,
+    expect_int,
+    expect_true,
+    expect_tuple,
+    fail,
+    results_per_case,
+)
+from ..compare import close_to, expect_close, value_tolerance
 from ..definition import ExerciseDefinition, register
-from ..plain_data import type_name
 
 
 def _count_hint(count: int, expected: int, sizes: list[int]) -> str:
@@ -61,9 +68,10 @@ class CountParameters(ExerciseDefinition):
         return {"counts": [count(sizes) for sizes in inputs["sizes"]]}
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        counts = response.get("counts")
-        if type(counts) is not list or len(counts) != len(inputs["sizes"]):
-            fail("the check received no counts from count_parameters.")
+        message = "the check received no counts from count_parameters."
+        counts = results_per_case(
+            response, "counts", len(inputs["sizes"]), "count_parameters", message=message
+        )
         for sizes, count, want in zip(inputs["sizes"], counts, expected["counts"], strict=True):
             name = f"count_parameters({list(sizes)})"
             number = expect_int(count, name)
@@ -76,11 +84,6 @@ class CountParameters(ExerciseDefinition):
 _NAMES = ("Z1 = X W1 + b1", "A1 = tanh(Z1)", "Z2 = A1 W2 + b2")
 
 
-def _close(actual, target) -> bool:
-    scale = float(np.max(np.abs(target), initial=0.0))
-    return actual.shape == target.shape and bool(np.all(np.abs(actual - target) <= 1e-9 * scale))
-
-
 def _forward_hint(which: int, value, wanted: list[np.ndarray], inputs: dict) -> str:
     """The likely slip behind a wrong Z1, A1 or Z2, by comparing with the usual wrong forms."""
     if type(value) is not np.ndarray or not np.all(np.isfinite(value)):
@@ -91,15 +94,15 @@ def _forward_hint(which: int, value, wanted: list[np.ndarray], inputs: dict) -> 
 
 def _forward_slip(which: int, value: np.ndarray, wanted: list[np.ndarray], inputs: dict) -> str:
     Z1, _, Z2 = wanted
-    if which == 0 and _close(value, Z1 - inputs["b1"]):
+    if which == 0 and close_to(value, Z1 - inputs["b1"], 1e-9):
         return "It lacks the bias b1."
-    if which == 1 and _close(value, sigmoid(Z1)):
+    if which == 1 and close_to(value, sigmoid(Z1), 1e-9):
         return "It is the logistic sigmoid of Z1; this hidden layer uses tanh."
-    if which == 1 and _close(value, Z1):
+    if which == 1 and close_to(value, Z1, 1e-9):
         return "It is Z1 itself: apply tanh."
-    if which == 2 and _close(value, Z2 - inputs["b2"]):
+    if which == 2 and close_to(value, Z2 - inputs["b2"], 1e-9):
         return "It lacks the bias b2."
-    if which == 2 and _close(value, Linear.from_weights(inputs["W2"], inputs["b2"])(Z1)):
+    if which == 2 and close_to(value, Linear.from_weights(inputs["W2"], inputs["b2"])(Z1), 1e-9):
         return "It is computed from Z1; the output layer takes A1 = tanh(Z1)."
     return ""
 
@@ -142,20 +145,11 @@ class ForwardPass(ExerciseDefinition):
         return {"result": (Z1, A1, layer2(A1))}
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        result = response.get("result")
-        if type(result) not in (tuple, list) or len(result) != 3:
-            length = f" of length {len(result)}" if type(result) in (tuple, list) else ""
-            fail(
-                "forward should return a tuple (Z1, A1, Z2), got an object of type "
-                f"{type_name(result)}{length}."
-            )
+        result = expect_tuple(response.get("result"), 3, "forward", "(Z1, A1, Z2)", lists=True)
         wanted = [np.asarray(array, dtype=np.float64) for array in expected["result"]]
         # Hidden: the instructor's values on the same inputs, up to rounding (the order of a
         # matrix product's sums may differ); visible: as the old check, entry by entry.
-        if hidden:
-            tolerance = {"rtol": 1e-10, "atol": 0.0, "relative_to": "largest"}
-        else:
-            tolerance = {"rtol": 1e-7, "atol": 1e-12}
+        tolerance = value_tolerance(hidden)
         for which, (value, want, name) in enumerate(zip(result, wanted, _NAMES, strict=True)):
             try:
                 expect_close(value, want, name, **tolerance)
@@ -221,7 +215,7 @@ class XnorByHand(ExerciseDefinition):
             trusted = _xnor_network(weights)(X)
         if not np.all(np.isfinite(trusted)):
             fail("the network's outputs are not finite: are the weights far too large?")
-        if not _close(logits.astype(np.float64), trusted.astype(np.float64)):
+        if not close_to(logits, trusted, 1e-9):
             fail(
                 "the network's outputs in your notebook are not those of the weights W1, b1, W2, "
                 "b2 (was coursepkg or NumPy changed?)."

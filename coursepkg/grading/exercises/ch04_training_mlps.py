@@ -18,22 +18,9 @@ from ...datasets import load_digits_split
 from ...module import Module, Parameter
 from ...optim import SGD, Adam
 from ..checks import CheckError, describe_failure, expect_array, fail
-from ..compare import diagnose, expect_close
+from ..compare import close_to, diagnose, expect_close, gradient_tolerance, value_tolerance
 from ..definition import RAISED, ExerciseDefinition, register
-from ..plain_data import type_name
-from .ch03_backpropagation import _gradient_tolerance
-
-
-def _snapshot(value):
-    """A copy of an array the answer may still change; anything else as it is."""
-    return value.copy() if type(value) is np.ndarray else value
-
-
-def _value_tolerance(hidden: bool) -> dict:
-    """Visible: the old check cells' tolerance; hidden: the same computation up to rounding."""
-    if hidden:
-        return {"rtol": 1e-10, "atol": 0.0, "relative_to": "largest"}
-    return {"rtol": 1e-7, "atol": 1e-12}
+from ..plain_data import snapshot, type_name
 
 
 def _ratio(got, want, *, tol: float, share: float = 1.0) -> float | None:
@@ -59,13 +46,6 @@ def _named_ratio(c: float | None, names: dict[float, str], tol: float) -> str:
         if abs(c - value) <= tol * abs(value):
             return text
     return ""
-
-
-def _close(got, want, rtol: float = 1e-6) -> bool:
-    """Whether an answer's value is an array equal to ``want`` up to ``rtol`` of its size."""
-    if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
-        return False
-    return bool(np.all(np.abs(got - want) <= rtol * np.max(np.abs(want), initial=1e-300)))
 
 
 # Exercises 4.1 and 4.2 share their structure: an update rule called step after step on its own
@@ -120,7 +100,7 @@ def _order_hint(out, want: dict, names: tuple[str, ...], function: str) -> str:
     """If ``out`` holds the right arrays in another order, say so."""
     for order in itertools.permutations(names):
         if order != names and all(
-            _close(value, want[name]) for value, name in zip(out, order, strict=True)
+            close_to(value, want[name]) for value, name in zip(out, order, strict=True)
         ):
             return (
                 f"{function} returned ({', '.join(order)}): the right arrays in the wrong order; "
@@ -159,13 +139,13 @@ def _judge_steps(case, want_case, start, function: str, names, compare, hints, h
             )
         want = dict(zip(names, want_tuple, strict=True))
         got = dict(zip(names, out, strict=True))
-        if not all(_close(got[name], want[name], 1e-12) for name in names):
+        if not all(close_to(got[name], want[name], 1e-12) for name in names):
             hint = _order_hint(out, want, names, function)
             if hint:
                 fail(f"At step {t}, {hint}")
         for name in compare:
             try:
-                tolerance = _value_tolerance(hidden)
+                tolerance = value_tolerance(hidden)
                 expect_close(got[name], want[name], f"{name} after step {t}", **tolerance)
             except CheckError as exc:
                 value = got[name]
@@ -244,7 +224,7 @@ class MomentumStep(ExerciseDefinition):
 
         def hints(name, t, got, want, previous):
             if name == "theta":
-                if _close(got - previous["theta"], previous["v"]):
+                if close_to(got - previous["theta"], previous["v"]):
                     return (
                         "theta moved by the velocity of the step before (zero at the first "
                         "step): update v first, then move theta by the new v."
@@ -254,7 +234,7 @@ class MomentumStep(ExerciseDefinition):
                 ratios = {1.0 / lr: "v's update is missing the learning rate lr."}
                 ratios[mu] = "mu multiplies the gradient term too: v = mu v - lr grad."
                 return _named_ratio(_ratio(got, want, tol=1e-6), ratios, 1e-6)
-            if _close(got, want + (1.0 - mu) * previous["v"]):
+            if close_to(got, want + (1.0 - mu) * previous["v"]):
                 return "The velocity of the step before is not multiplied by mu."
             return ""
 
@@ -465,11 +445,11 @@ def _output_hint(got, want, gamma, beta, N: int) -> str:
             "unbiased variance (divided by N - 1); the forward pass divides by N (only the "
             "running variance takes the unbiased one)."
         )
-    if _close(got, centred / gamma):
+    if close_to(got, centred / gamma):
         return "It is Z_hat itself: the output is gamma * Z_hat + beta."
-    if _close(got, centred / gamma + beta):
+    if close_to(got, centred / gamma + beta):
         return "The scale gamma is missing: the output is gamma * Z_hat + beta."
-    if _close(got, centred):
+    if close_to(got, centred):
         return "The shift beta is missing: the output is gamma * Z_hat + beta."
     return ""
 
@@ -481,14 +461,14 @@ def _running_hint(name: str, got, want, previous, momentum: float, N: int) -> st
         return ""
     m = momentum
     statistic = (want - (1 - m) * previous) / m  # the batch mean, or its unbiased variance
-    if _close(got, previous):
+    if close_to(got, previous):
         return f"{name} was not updated by the forward pass in training mode."
-    if _close(got, m * previous + (1 - m) * statistic):
+    if close_to(got, m * previous + (1 - m) * statistic):
         return (
             "momentum is the weight of the new batch statistic: running = (1 - momentum) "
             "running + momentum statistic (PyTorch's convention, the opposite of an optimizer's)."
         )
-    if name == "running_var" and _close(got, (1 - m) * previous + m * statistic * (N - 1) / N):
+    if name == "running_var" and close_to(got, (1 - m) * previous + m * statistic * (N - 1) / N):
         return (
             "running_var was updated with the biased variance (divided by N); the running "
             "variance takes the unbiased one, N/(N-1) times it."
@@ -504,9 +484,9 @@ def _input_gradient_hint(grad, want, Z, gamma, eps: float) -> str:
     sum_i (Z_ic - mu_c) dL/dZ_ic is almost 0 (the path through the batch variance)."""
     if type(grad) is not np.ndarray or grad.shape != Z.shape or not np.all(np.isfinite(grad)):
         return ""
-    if _close(grad, want, 1e-4):
+    if close_to(grad, want, 1e-4):
         return ""  # off by no more than finite differences: the message says so
-    if _close(grad, want / gamma):
+    if close_to(grad, want / gamma):
         return "The factor gamma is missing: dL/dZ_hat = gamma * dL/dY."
     size = float(np.max(np.abs(grad), initial=0.0)) * Z.shape[0]
     if size == 0.0:
@@ -591,7 +571,7 @@ class BatchNormLayer(ExerciseDefinition):
 
     def respond(self, inputs, MyBatchNorm):  # noqa: N803 (the answer's name)
         known = inputs["known"]
-        response = {"known": _snapshot(MyBatchNorm(known.shape[1]).forward(known.copy()))}
+        response = {"known": snapshot(MyBatchNorm(known.shape[1]).forward(known.copy()))}
         seq = inputs["sequence"]
         layer = MyBatchNorm(seq["gamma"].size, momentum=seq["momentum"], eps=seq["eps"])
         layer.gamma.value[...] = seq["gamma"]
@@ -599,9 +579,9 @@ class BatchNormLayer(ExerciseDefinition):
 
         def state(Y):
             return {
-                "Y": _snapshot(Y),
-                "running_mean": _snapshot(layer.running_mean),
-                "running_var": _snapshot(layer.running_var),
+                "Y": snapshot(Y),
+                "running_mean": snapshot(layer.running_mean),
+                "running_var": snapshot(layer.running_var),
             }
 
         response["training"] = [state(layer.forward(Z.copy())) for Z in seq["batches"]]
@@ -613,13 +593,13 @@ class BatchNormLayer(ExerciseDefinition):
         layer.beta.value[...] = grad["beta"]
         passes = []
         for Z, G in ((grad["Z"], grad["G"]), (grad["Z2"], grad["G2"])):
-            Y = _snapshot(layer.forward(Z.copy()))
+            Y = snapshot(layer.forward(Z.copy()))
             passes.append(
                 {
                     "Y": Y,
-                    "grad_Z": _snapshot(layer.backward(G.copy())),
-                    "grad_gamma": _snapshot(layer.gamma.grad),
-                    "grad_beta": _snapshot(layer.beta.grad),
+                    "grad_Z": snapshot(layer.backward(G.copy())),
+                    "grad_gamma": snapshot(layer.gamma.grad),
+                    "grad_beta": snapshot(layer.beta.grad),
                 }
             )
         response["backward"] = passes
@@ -633,7 +613,7 @@ class BatchNormLayer(ExerciseDefinition):
         return self.respond(inputs, batch_norm)
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        tolerance = _value_tolerance(hidden)
+        tolerance = value_tolerance(hidden)
         known = inputs["known"]
         name = f"MyBatchNorm({known.shape[1]}).forward(Z) in training mode"
         try:
@@ -678,7 +658,7 @@ class BatchNormLayer(ExerciseDefinition):
         except CheckError as exc:
             layer = BatchNorm(C, eps=seq["eps"])  # training mode: the batch's own statistics
             layer.gamma.value[...], layer.beta.value[...] = gamma, beta
-            if _close(got.get("Y"), layer.forward(seq["Z_eval"])):
+            if close_to(got.get("Y"), layer.forward(seq["Z_eval"])):
                 fail(
                     f"{exc} It is normalized with the batch's own statistics: in evaluation mode "
                     "(self.training False) the layer normalizes with running_mean and running_var."
@@ -697,14 +677,14 @@ class BatchNormLayer(ExerciseDefinition):
         if type(passes) is not list or len(passes) != 2 or not all(type(p) is dict for p in passes):
             fail("the check received no results from forward and backward.")
         N, C = grad["Z"].shape
-        tolerance = _gradient_tolerance(hidden)
+        tolerance = gradient_tolerance(hidden)
         layer = f"MyBatchNorm({C})"
         for number, (got, want, Z) in enumerate(
             zip(passes, expected["backward"], (grad["Z"], grad["Z2"]), strict=True)
         ):
             again = " after a second forward pass (on another Z)" if number else ""
             name = f"{layer}.forward(Z) in training mode (N = {N}){again}"
-            expect_close(got.get("Y"), want["Y"], name, **_value_tolerance(hidden))
+            expect_close(got.get("Y"), want["Y"], name, **value_tolerance(hidden))
             name = f"the input gradient dL/dZ that {layer}.backward(grad_Y) returned{again}"
             try:
                 expect_close(got.get("grad_Z"), want["grad_Z"], name, **tolerance)
@@ -722,7 +702,7 @@ class BatchNormLayer(ExerciseDefinition):
                 try:
                     expect_close(got.get(key), want[key], name, batch_size=N, **tolerance)
                 except CheckError as exc:
-                    if number and _close(got.get(key), want[key] - expected["backward"][0][key]):
+                    if number and close_to(got.get(key), want[key] - expected["backward"][0][key]):
                         fail(
                             f"{exc} backward replaced {param}.grad instead of adding to it: "
                             "gradients accumulate over backward passes until zero_grad."

@@ -29,11 +29,18 @@ from ..checks import (
     expect_float,
     expect_int,
     expect_true,
+    expect_tuple,
     fail,
 )
-from ..compare import DERIVED_RTOL, diagnose, expect_close, expect_close_float
+from ..compare import (
+    close_to,
+    diagnose,
+    expect_close,
+    expect_close_float,
+    gradient_tolerance,
+    named_factor,
+)
 from ..definition import ExerciseDefinition, register
-from ..plain_data import type_name
 
 # Helpers shared by the exercises ------------------------------------------------------------
 
@@ -48,63 +55,6 @@ def _field(response: dict, key: str, count: int | None = None):
     if count is not None and (type(value) is not list or len(value) != count):
         fail(f"the check received an unreadable {key!r} from your answer.")
     return value
-
-
-def _same_up_to(actual, target, rtol: float = 1e-6) -> bool:
-    """Whether ``actual`` (any value) is a finite array equal to ``target`` up to ``rtol`` of
-    the latter's largest entry."""
-    target = np.asarray(target, dtype=np.float64)
-    if type(actual) is not np.ndarray or actual.shape != target.shape:
-        return False
-    actual = actual.astype(np.float64)
-    scale = float(np.max(np.abs(target), initial=0.0))
-    return (
-        scale > 0
-        and bool(np.all(np.isfinite(actual)))
-        and bool(np.all(np.abs(actual - target) <= rtol * scale))
-    )
-
-
-def _factor_hint(actual, expected, factors) -> str:
-    """The text of the first ``(factor, text)`` with ``actual == factor * expected``, or ``""``.
-
-    For slips that ``compare.diagnose`` cannot know: a factor that depends on the exercise's
-    parameters (sigma, b, 1 - p). Factors within 1e-6 of 1 are skipped: they would name a slip
-    these inputs cannot show.
-    """
-    for factor, text in factors:
-        if abs(factor - 1.0) > 1e-6 and _same_up_to(actual, factor * np.asarray(expected)):
-            return text
-    return ""
-
-
-def _with_hint(exc: CheckError, hint: str) -> str:
-    """The message of ``exc`` (from ``expect_close``) with ``hint`` in place of the slip that
-    ``compare.diagnose`` named, which for these factors would be misleading ("half the right
-    values" where sigma = 0.5)."""
-    text, marker = str(exc), "entries are off)"
-    if marker in text:
-        text = text.split(marker)[0] + marker + "."
-    return f"{text} {hint}"
-
-
-def _close(value, expected, name: str, hints=(), **tolerance) -> np.ndarray:
-    """``expect_close``, naming the slip of the first matching ``(factor, text)`` of ``hints``."""
-    try:
-        return expect_close(value, expected, name, **tolerance)
-    except CheckError as exc:
-        hint = _factor_hint(value, expected, hints)
-        if hint:
-            fail(_with_hint(exc, hint))
-        raise
-
-
-def _derived(hidden: bool, visible: dict) -> dict:
-    """Tolerance of a derived gradient: exact up to rounding when hidden (``DERIVED_RTOL``,
-    which no finite difference reaches on the hidden inputs), else ``visible``."""
-    if hidden:
-        return {"rtol": DERIVED_RTOL, "atol": 0.0, "relative_to": "largest", "derived": True}
-    return visible
 
 
 def _log_uniform(rng, low: float, high: float) -> float:
@@ -215,8 +165,9 @@ class GaussianLogPrior(ExerciseDefinition):
                     "for that of -log p(w).",
                 ),
             ]
-            tolerance = _derived(hidden, {"rtol": 1e-10, "atol": 1e-12, "derived": True})
-            _close(grads[i], expected["grads"][i], f"penalty_grad{where}", hints, **tolerance)
+            tolerance = gradient_tolerance(hidden, {"rtol": 1e-10, "atol": 1e-12, "derived": True})
+            name = f"penalty_grad{where}"
+            expect_close(grads[i], expected["grads"][i], name, factors=hints, **tolerance)
 
 
 # 5.2 -------------------------------------------------------------------------------------------
@@ -271,7 +222,7 @@ def _weight_decay_hint(lam: float, X, t, case, N: int) -> str:
             (s**2, "it has s^2 one time too many"),
             (sigma, "it has sigma where sigma^2 belongs"),
         ]
-        slip = _factor_hint(np.array([lam]), np.array([target]), named)
+        slip = named_factor(np.array([lam]), np.array([target]), named)
     return f" Compared with the lambda that works, {slip}." if slip else ""
 
 
@@ -421,7 +372,7 @@ class LaplacePenalty(ExerciseDefinition):
                     tolerance = {"rtol": 1e-7, "atol": 1e-12}
                 else:
                     visible = {"rtol": 1e-6, "atol": 1e-8, "relative_to": "entry"}
-                    tolerance = _derived(hidden, visible)
+                    tolerance = gradient_tolerance(hidden, visible)
                 self._judge_grad(grads[i], expected["grads"][i], name, w, b, tolerance)
             if case["fd"]:
                 name = f"laplace_penalty_grad(w of shape {w.shape}, b={b:.4g})"
@@ -454,31 +405,31 @@ class LaplacePenalty(ExerciseDefinition):
     @staticmethod
     def _judge_grad(value, want, name, w, b, tolerance):
         want = np.asarray(want, dtype=np.float64)
-        try:
-            tiny = (np.abs(w) < 1e-5) & (w != 0)
-            if np.any(tiny) and type(value) is np.ndarray and value.shape == tiny.shape:
-                # First the entries farther from 0 than a finite-difference step, where a
-                # central difference is close but not exact: its message names it.
-                expect_close(np.where(tiny, want, value), want, name, **tolerance)
-            expect_close(value, want, name, **tolerance)
-        except CheckError as exc:
-            hints = [(b, "The division by b is missing."), (1 / b, "It is divided by b twice.")]
-            hint = _factor_hint(value, want, hints)
+
+        def hint() -> str:
+            factors = [(b, "The division by b is missing."), (1 / b, "It is divided by b twice.")]
             at_zero = np.asarray(w) == 0
-            if hint or type(value) is not np.ndarray or value.shape != want.shape:
-                pass
-            elif slip := diagnose(value, want):  # of all entries, the tiny ones included
-                hint = f"{slip[0].upper()}{slip[1:]}."
-            elif np.any(at_zero) and _same_up_to(np.where(at_zero, want, value), want, 1e-6):
-                hint = (
+            if named := named_factor(value, want, factors):
+                return named
+            if type(value) is not np.ndarray or value.shape != want.shape:
+                return ""
+            if slip := diagnose(value, want):  # of all entries, the tiny ones included
+                return f"{slip[0].upper()}{slip[1:]}."
+            if np.any(at_zero) and close_to(np.where(at_zero, want, value), want, 1e-6):
+                return (
                     "It is wrong only where w_i = 0: use 0 there (the subgradient that np.sign "
                     "gives)."
                 )
-            elif _same_up_to(value, np.abs(want)):
-                hint = "The sign of w_i is lost: the derivative of |w_i| is sign(w_i)."
-            if hint:
-                fail(_with_hint(exc, hint))
-            raise
+            if close_to(value, np.abs(want)):
+                return "The sign of w_i is lost: the derivative of |w_i| is sign(w_i)."
+            return ""
+
+        tiny = (np.abs(w) < 1e-5) & (w != 0)
+        if np.any(tiny) and type(value) is np.ndarray and value.shape == tiny.shape:
+            # First the entries farther from 0 than a finite-difference step, where a central
+            # difference is close but not exact: its message names it.
+            expect_close(np.where(tiny, want, value), want, name, hint=hint, **tolerance)
+        expect_close(value, want, name, hint=hint, **tolerance)
 
 
 # 5.4 -------------------------------------------------------------------------------------------
@@ -636,11 +587,7 @@ class EarlyStoppingEpochs(ExerciseDefinition):
             losses, patience, min_delta = case["losses"], case["patience"], case["min_delta"]
             shown = "the curve" if len(losses) > 20 else f"{np.round(losses, 3).tolist()}"
             name = f"early_stopping_epochs({shown}, patience={patience}, min_delta={min_delta:g})"
-            expect_true(
-                type(result) is tuple and len(result) == 2,
-                f"{name} should return a tuple (best_epoch, stop_epoch), got "
-                f"an object of type {type_name(result)}.",
-            )
+            expect_tuple(result, 2, name, "(best_epoch, stop_epoch)")
             best = expect_int(result[0], f"the best epoch of {name}")
             stop = expect_int(result[1], f"the stop epoch of {name}")
             right = (int(right[0]), int(right[1]))
@@ -793,22 +740,22 @@ def _dropout_hint(actual, expected, X: np.ndarray, p: float, earlier=None) -> st
     is the right output of the previous forward call on the same X, if any."""
     if type(actual) is not np.ndarray or actual.shape != X.shape:
         return ""
-    if p > 0 and _same_up_to(actual, X):
+    if p > 0 and close_to(actual, X):
         return " It is X unchanged: in training mode, drop entries."
     kept = np.asarray(expected) != 0
-    if p > 0 and _same_up_to(actual, expected * (1 - p)):
+    if p > 0 and close_to(actual, expected * (1 - p)):
         return (
             " It is (1 - p) times the right values: the kept entries must be divided by 1 - p "
             "(inverted dropout)."
         )
-    if p > 0 and _same_up_to(actual, expected * (1 - p) ** 2):
+    if p > 0 and close_to(actual, expected * (1 - p) ** 2):
         return " The kept entries are multiplied by 1 - p; divide them by 1 - p."
     if 0 < p and np.any(actual) and np.array_equal(actual != 0, ~kept & (X != 0)):
         return (
             " It keeps exactly the entries that should be dropped: keep those with u >= p (an "
             "entry is dropped with probability p)."
         )
-    if earlier is not None and np.any(~kept) and _same_up_to(actual, earlier):
+    if earlier is not None and np.any(~kept) and close_to(actual, earlier):
         return " It reused the mask of the first call: draw a new mask in every forward call."
     valid = np.isclose(actual, 0) | np.isclose(actual, X / (1 - p))
     if p > 0 and np.all(valid):
@@ -915,7 +862,7 @@ class InvertedDropout(ExerciseDefinition):
             fail(f"MyDropout(p, rng) should be a coursepkg Module, got an object of type {kind}.")
         cases = _field(response, "cases", len(inputs["cases"]))
         forward = {"rtol": 1e-12, "atol": 1e-15}
-        backward = _derived(hidden, {**forward, "derived": True})
+        backward = gradient_tolerance(hidden, {**forward, "derived": True})
         for case, got, want in zip(inputs["cases"], cases, expected["cases"], strict=True):
             if type(got) is not dict:
                 fail("the check received unreadable results of MyDropout.")
@@ -950,33 +897,27 @@ class InvertedDropout(ExerciseDefinition):
 
     @staticmethod
     def _judge_forward(Y, want, name, X, p, earlier, tolerance):
-        try:
-            expect_close(Y, want, name, dtype="float", **tolerance)
-        except CheckError as exc:
-            hint = _dropout_hint(Y, np.asarray(want), X, p, earlier)
-            if hint:
-                fail(_with_hint(exc, hint.strip()))
-            raise
+        def hint() -> str:
+            return _dropout_hint(Y, np.asarray(want), X, p, earlier).strip()
+
+        expect_close(Y, want, name, dtype="float", hint=hint, **tolerance)
 
     @staticmethod
     def _judge_backward(grad, want, name, G, p, first_mask, tolerance):
-        try:
-            expect_close(grad, want, name, dtype="float", **tolerance)
-        except CheckError as exc:
-            hint = ""
-            want = np.asarray(want)
-            if p > 0 and _same_up_to(grad, G):
-                hint = (
-                    " It is grad_out unchanged: multiply it by the (scaled) mask of the last "
+        def hint() -> str:
+            right = np.asarray(want)
+            if p > 0 and close_to(grad, G):
+                return (
+                    "It is grad_out unchanged: multiply it by the (scaled) mask of the last "
                     "forward pass."
                 )
-            elif p > 0 and _same_up_to(grad, want * (1 - p)):
-                hint = " The kept entries are not divided by 1 - p, as in forward."
-            elif first_mask is not None and _same_up_to(grad, G * first_mask):
-                hint = " It uses the mask of the first forward call, not of the last one."
-            if hint:
-                fail(_with_hint(exc, hint.strip()))
-            raise
+            if p > 0 and close_to(grad, right * (1 - p)):
+                return "The kept entries are not divided by 1 - p, as in forward."
+            if first_mask is not None and close_to(grad, G * first_mask):
+                return "It uses the mask of the first forward call, not of the last one."
+            return ""
+
+        expect_close(grad, want, name, dtype="float", hint=hint, **tolerance)
 
     @staticmethod
     def _judge_modes(response, expected, evaluation):

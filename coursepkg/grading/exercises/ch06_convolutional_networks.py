@@ -12,25 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...conv import Conv2d
-from ..checks import CheckError, expect_array, expect_int, fail
-from ..compare import diagnose, expect_close
+from ..checks import CheckError, expect_array, expect_int, fail, results_per_case
+from ..compare import close_to, diagnose, expect_close, gradient_tolerance, value_tolerance
 from ..definition import ExerciseDefinition, register
-from .ch03_backpropagation import _gradient_tolerance
-
-
-def _value_tolerance(hidden: bool) -> dict:
-    """Visible: the old check cells' tolerance; hidden: the same computation up to rounding."""
-    if hidden:
-        return {"rtol": 1e-10, "atol": 0.0, "relative_to": "largest"}
-    return {"rtol": 1e-7, "atol": 1e-12}
-
-
-def _close(got, want, rtol: float = 1e-9) -> bool:
-    """Whether an answer's value is an array equal to ``want`` up to ``rtol`` of its size."""
-    if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
-        return False
-    return bool(np.all(np.abs(got - want) <= rtol * np.max(np.abs(want), initial=1e-300)))
-
 
 _KNOWN_SIZES = {
     (28, 5, 0, 1): 24,
@@ -94,9 +78,10 @@ class OutputSize(ExerciseDefinition):
         return {"sizes": [_KNOWN_SIZES[case] for case in inputs["cases"]]}
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        sizes = response.get("sizes")
-        if type(sizes) is not list or len(sizes) != len(inputs["cases"]):
-            fail("conv_output_size did not return one value per case.")
+        message = "conv_output_size did not return one value per case."
+        sizes = results_per_case(
+            response, "sizes", len(inputs["cases"]), "conv_output_size", message=message
+        )
         for (H, k, p, s), got, want in zip(inputs["cases"], sizes, expected["sizes"], strict=True):
             name = f"conv_output_size(H={H}, k={k}, p={p}, s={s})"
             if type(got) in (float, np.float32, np.float64):
@@ -130,13 +115,13 @@ def _convolve(X: np.ndarray, K: np.ndarray) -> np.ndarray:
 def _im2col_hint(cols, want, N: int, Ho: int, Wo: int, kh: int, kw: int) -> str:
     """Name the slip when cols holds the right values in another order."""
     by_column = want.reshape(-1, kh, kw).transpose(0, 2, 1).reshape(-1, kh * kw)
-    if kh > 1 and kw > 1 and _close(cols, by_column):
+    if kh > 1 and kw > 1 and close_to(cols, by_column, 1e-9):
         return (
             "Each window is read column by column; read it row by row, as "
             "X[n, i:i+kh, j:j+kw].reshape(-1) does."
         )
     by_j = want.reshape(N, Ho, Wo, -1).transpose(0, 2, 1, 3).reshape(-1, kh * kw)
-    if Ho > 1 and Wo > 1 and _close(cols, by_j):
+    if Ho > 1 and Wo > 1 and close_to(cols, by_j, 1e-9):
         return (
             "The rows are in the wrong order: output pixel (i, j) of image n belongs in row "
             "n Ho Wo + i Wo + j (j runs fastest)."
@@ -187,7 +172,7 @@ class Im2col(ExerciseDefinition):
             )
         expect_array(cols, name, shape=(N * Ho * Wo, kh * kw), dtype="float")
         want = expected["cols"]
-        if not _close(cols, want, 1e-12):
+        if not close_to(cols, want, 1e-12):
             hint = _im2col_hint(cols, want, N, Ho, Wo, kh, kw)
             if hint:
                 fail(f"{name} holds the right values in the wrong places. {hint}")
@@ -215,17 +200,17 @@ def _pool_gradient_hint(grad, want) -> str:
     """Name the slip of a wrong dL/dX of 2x2 average pooling, from its structure."""
     if type(grad) is not np.ndarray or grad.shape != want.shape or not np.all(np.isfinite(grad)):
         return ""
-    if _close(grad, want, 1e-4) or diagnose(grad, want):
+    if close_to(grad, want, 1e-4) or diagnose(grad, want):
         return ""  # finite differences, or a slip expect_close has named
-    if _close(grad, 4.0 * want):
+    if close_to(grad, 4.0 * want, 1e-9):
         return (
             "It is 4 times the right values: the 1/4 is missing. Each pixel adds a quarter of "
             "its value to its window's mean, so it gets a quarter of the window's gradient."
         )
-    if _close(grad, want / 4.0):
+    if close_to(grad, want / 4.0, 1e-9):
         return "It is a quarter of the right values: divided by 4 twice?"
     quarters = want[:, ::2, ::2]  # grad_A / 4, one value per window
-    if any(_close(grad, c * np.tile(quarters, (1, 2, 2, 1))) for c in (1.0, 4.0)):
+    if any(close_to(grad, c * np.tile(quarters, (1, 2, 2, 1)), 1e-9) for c in (1.0, 4.0)):
         return (
             "np.tile repeats the whole grid of windows; each window's gradient belongs to its "
             "own 2x2 block of pixels (np.repeat along both axes)."
@@ -276,15 +261,15 @@ class AvgPoolBackward(ExerciseDefinition):
             name = f"AvgPool2d().forward(X) for X of shape {X.shape}{again}"
             A, want = response.get("A" + suffix), expected["A" + suffix]
             try:
-                expect_close(A, want, name, **_value_tolerance(hidden))
+                expect_close(A, want, name, **value_tolerance(hidden))
             except CheckError as exc:
-                if _close(A, 4.0 * want):
+                if close_to(A, 4.0 * want, 1e-9):
                     fail(f"{exc} It is 4 times the mean of each window: its sum.")
                 raise
             name = f"the input gradient dL/dX that AvgPool2d().backward(grad_A) returned{again}"
             grad, want = response.get("grad_X" + suffix), expected["grad_X" + suffix]
             try:
-                expect_close(grad, want, name, **_gradient_tolerance(hidden))
+                expect_close(grad, want, name, **gradient_tolerance(hidden))
             except CheckError as exc:
                 hint = _pool_gradient_hint(grad, want)
                 if suffix and type(grad) is np.ndarray and grad.shape != want.shape:

@@ -13,35 +13,9 @@ import numpy as np
 
 from ...functional import sigmoid, softplus
 from ...mdn import HALF_LOG_2PI, GaussianMixture, MixtureDensityLoss, mixture_parameters
-from ..checks import CheckError, expect_array, fail
-from ..compare import DERIVED_RTOL, diagnose, expect_close, expect_close_float
+from ..checks import CheckError, expect_array, expect_tuple, fail, results_per_case
+from ..compare import close_to, diagnose, expect_close, expect_close_float, gradient_tolerance
 from ..definition import ExerciseDefinition, register
-from ..plain_data import type_name
-
-
-def _cases_of(response: dict, key: str, count: int, what: str) -> list:
-    """The list ``response[key]`` with one entry per case, or a CheckError saying what is wrong."""
-    results = response.get(key)
-    if type(results) is not list or len(results) != count:
-        fail(f"the check did not get one result of {what} per case ({count} cases).")
-    return results
-
-
-def _expect_tuple(value, length: int, name: str, parts: str) -> tuple:
-    if type(value) is not tuple or len(value) != length:
-        fail(f"{name} should return a tuple {parts}, got an object of type {type_name(value)}.")
-    return value
-
-
-def _close_to(actual, target: np.ndarray, rtol: float = 1e-6) -> bool:
-    """``actual`` (any plain value) equals ``target`` up to ``rtol`` of its largest entry."""
-    if type(actual) is not np.ndarray or actual.shape != target.shape:
-        return False
-    if not np.all(np.isfinite(actual)) or not np.all(np.isfinite(target)):
-        return False
-    scale = float(np.max(np.abs(target), initial=0.0)) or 1.0
-    return bool(np.all(np.abs(actual - target) <= rtol * scale))
-
 
 # Exercise 7.1 ------------------------------------------------------------------------------------
 
@@ -73,12 +47,12 @@ def _parameters_hint(label: str, value, Y: np.ndarray, K: int) -> str:
         with np.errstate(over="ignore"):
             candidates = ((name, block), (f"e^{name}", np.exp(block)))
         for said, candidate in candidates:
-            if said != right and _close_to(value, candidate, 1e-9):
+            if said != right and close_to(value, candidate, 1e-9):
                 return (
                     f"It is {said}, from the columns of {name} in Y = [a | m | s] (K columns "
                     f"each): mu = m and sigma = e^s."
                 )
-    if label == "sigma" and _close_to(value, softplus(blocks["s"]), 1e-9):
+    if label == "sigma" and close_to(value, softplus(blocks["s"]), 1e-9):
         return "It is softplus(s): this exercise uses sigma = e^s."
     return ""
 
@@ -120,11 +94,11 @@ class MixtureFromOutputs(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        results = _cases_of(response, "results", len(cases), "mixture_from_outputs")
+        results = results_per_case(response, "results", len(cases), "mixture_from_outputs")
         rtol = 1e-11 if hidden else 1e-10
         for (Y, K), got, want in zip(cases, results, expected["results"], strict=True):
             name = f"mixture_from_outputs(Y of shape {Y.shape}, K={K})"
-            got = _expect_tuple(got, 3, name, "(pi, mu, sigma)")
+            got = expect_tuple(got, 3, name, "(pi, mu, sigma)")
             for value, label, reference in zip(got, ("pi", "mu", "sigma"), want, strict=True):
                 # pi holds probabilities (an absolute error of 1e-12 is no error); mu is a copy
                 # and sigma = e^s is computed to the last bits by any right answer.
@@ -210,7 +184,7 @@ class MixtureNLL(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        values = _cases_of(response, "values", len(cases), "mixture_nll")
+        values = results_per_case(response, "values", len(cases), "mixture_nll")
         rtol = 1e-11 if hidden else 1e-9
         for (y, t, K), got, want in zip(cases, values, expected["values"], strict=True):
             name = _nll_name(y, t, K)
@@ -243,14 +217,6 @@ def _nll_hint(got, want: float) -> str:
 _BLOCK_NAMES = ("dE/da (the first K entries)", "dE/dm (entries K to 2K-1)", "dE/ds (the last K)")
 
 
-def _grad_tolerance(hidden: bool) -> dict:
-    """Hidden: exact up to rounding (a derivation); visible: entry by entry, as the chapter's
-    check was, which central differences already miss on the tiny entries (so say so)."""
-    if hidden:
-        return {"rtol": DERIVED_RTOL, "atol": 0.0, "relative_to": "largest", "derived": True}
-    return {"rtol": 1e-7, "atol": 1e-10, "derived": True}
-
-
 def _allowed(want: np.ndarray, tolerance: dict) -> np.ndarray:
     """The error each entry may have under ``tolerance`` (as ``expect_close`` computes it)."""
     magnitude = np.abs(want)
@@ -262,12 +228,12 @@ def _allowed(want: np.ndarray, tolerance: dict) -> np.ndarray:
 def _softplus_scale_hint(got: np.ndarray, want: np.ndarray, s: np.ndarray) -> str:
     """The chain-rule slips of dE/ds for sigma = softplus(s)."""
     sigma = softplus(s)
-    if _close_to(got, want * sigma):
+    if close_to(got, want * sigma):
         return (
             "it is dE/d(ln sigma) times sigmoid(s) = dsigma/ds; the chain rule goes through "
             "ln sigma, so the factor is d(ln sigma)/ds = sigmoid(s) / softplus(s)"
         )
-    if _close_to(got, want * sigma / sigmoid(s)):
+    if close_to(got, want * sigma / sigmoid(s)):
         return (
             "it is dE/d(ln sigma), the exp case's dE/ds: for sigma = softplus(s), multiply by "
             "d(ln sigma)/ds = sigmoid(s) / softplus(s)"
@@ -352,8 +318,8 @@ class MixtureNLLGradient(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        grads = _cases_of(response, "grads", len(cases), "mixture_nll_grad")
-        tolerance = _grad_tolerance(hidden)
+        grads = results_per_case(response, "grads", len(cases), "mixture_nll_grad")
+        tolerance = gradient_tolerance(hidden, {"rtol": 1e-7, "atol": 1e-10, "derived": True})
         for case, got, want in zip(cases, grads, expected["grads"], strict=True):
             y, t, K, activation = case
             name = (
@@ -392,7 +358,7 @@ def _variance_hint(got, pi: np.ndarray, mu: np.ndarray, sigma: np.ndarray, want_
         (want_var + want_mean**2, "it is E[t^2]: subtract E[t]^2 to get the variance"),
     ]
     for target, text in candidates:
-        if _close_to(got, target, 1e-9):
+        if close_to(got, target, 1e-9):
             return f"{text[0].upper()}{text[1:]}."
     return ""
 
@@ -448,10 +414,10 @@ class MixtureMeanVariance(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         mixtures = inputs["mixtures"]
-        results = _cases_of(response, "results", len(mixtures), "mixture_mean_variance")
+        results = results_per_case(response, "results", len(mixtures), "mixture_mean_variance")
         for (pi, mu, sigma), got, want in zip(mixtures, results, expected["results"], strict=True):
             name = f"mixture_mean_variance(pi, mu, sigma of shape {pi.shape})"
-            got = _expect_tuple(got, 2, name, "(mean, variance)")
+            got = expect_tuple(got, 2, name, "(mean, variance)")
             # Hidden: the instructor's values, to rounding (a mean can cancel to about 0, so
             # relative to the largest); visible: the package's mean, the integrated variance.
             if hidden:

@@ -18,52 +18,10 @@ from ...functional import sigmoid, softplus
 from ...losses import BinaryCrossEntropy
 from ...module import Sequential
 from ...variational import negative_elbo, predictive_entropy
-from ..checks import CheckError, fail
-from ..compare import DERIVED_RTOL, expect_close, expect_close_float
+from ..checks import CheckError, expect_tuple, fail, results_per_case
+from ..compare import close_to, expect_close, expect_close_float, gradient_tolerance
 from ..definition import ExerciseDefinition, register
-from ..plain_data import type_name
-
-
-def _cases_of(response: dict, key: str, count: int, what: str) -> list:
-    """The list ``response[key]`` with one entry per case, or a CheckError saying what is wrong."""
-    results = response.get(key)
-    if type(results) is not list or len(results) != count:
-        fail(f"the check did not get one result of {what} per case ({count} cases).")
-    return results
-
-
-def _expect_tuple(value, length: int, name: str, parts: str) -> tuple:
-    if type(value) is not tuple or len(value) != length:
-        fail(f"{name} should return a tuple {parts}, got an object of type {type_name(value)}.")
-    return value
-
-
-def _close_to(actual, target: np.ndarray, rtol: float = 1e-6) -> bool:
-    """``actual`` (any plain value) equals ``target`` up to ``rtol`` of its largest entry."""
-    if type(actual) is not np.ndarray or actual.shape != np.shape(target):
-        return False
-    if not np.all(np.isfinite(actual)) or not np.all(np.isfinite(target)):
-        return False
-    scale = float(np.max(np.abs(target), initial=0.0)) or 1.0
-    return bool(np.all(np.abs(actual - target) <= rtol * scale))
-
-
-def _derived(hidden: bool, visible: dict) -> dict:
-    """Hidden: exact up to rounding (a derivation); visible: ``visible``."""
-    if hidden:
-        return {"rtol": DERIVED_RTOL, "atol": 0.0, "relative_to": "largest", "derived": True}
-    return visible
-
-
-def _expect_close_hinted(value, expected, name: str, hint: str, **tolerance) -> None:
-    """``expect_close``, with ``hint`` (a sentence naming the slip, or "") added to its message,
-    unless the message is the finite-difference one (which needs no other hint)."""
-    try:
-        expect_close(value, expected, name, **tolerance)
-    except CheckError as exc:
-        text = "" if "finite differences" in str(exc) else hint
-        fail(f"{exc} {text}" if text else str(exc))
-
+from ..plain_data import snapshot
 
 # Exercise 8.1 ------------------------------------------------------------------------------------
 
@@ -100,7 +58,7 @@ def _weights_hint(got, mu: np.ndarray, rho: np.ndarray, eps: np.ndarray) -> str:
         ),
     ]
     for target, text in candidates:
-        if _close_to(got, target, 1e-9):
+        if close_to(got, target, 1e-9):
             return text
     return ""
 
@@ -144,11 +102,11 @@ class ReparameterizedWeights(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        weights = _cases_of(response, "weights", len(cases), "sample_weights")
+        weights = results_per_case(response, "weights", len(cases), "sample_weights")
         for (mu, rho, eps), got, want in zip(cases, weights, expected["weights"], strict=True):
             name = f"sample_weights(mu, rho, eps of shape {mu.shape})"
             hint = _weights_hint(got, mu, rho, eps)
-            _expect_close_hinted(got, want, name, hint, rtol=1e-12, atol=1e-12)
+            expect_close(got, want, name, hint=hint, rtol=1e-12, atol=1e-12)
 
 
 # Exercise 8.2 ------------------------------------------------------------------------------------
@@ -163,21 +121,16 @@ def _package_layer(mu: np.ndarray, rho: np.ndarray, eps: np.ndarray) -> Bayesian
     return layer
 
 
-def _snapshot(value):
-    """A copy of an array that later backward passes would change in place; anything else as is."""
-    return value.copy() if type(value) is np.ndarray else value
-
-
 def _rho_grad_hint(got, want: np.ndarray, rho: np.ndarray, eps: np.ndarray) -> str:
     """The chain-rule slips of dL/drho = dL/dW * eps * sigmoid(rho)."""
     if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
         return ""
     slope = sigmoid(rho)
-    if _close_to(got * slope, want):
+    if close_to(got * slope, want):
         return "The factor dsigma/drho = sigmoid(rho) (the derivative of softplus) is missing."
-    if _close_to(got * slope, want * softplus(rho)):
+    if close_to(got * slope, want * softplus(rho)):
         return "It uses softplus(rho) where its derivative sigmoid(rho) belongs."
-    if _close_to(got * eps, want):
+    if close_to(got * eps, want):
         return "The noise eps is missing: dW/drho = eps * sigmoid(rho)."
     return ""
 
@@ -217,7 +170,7 @@ class ReparamLinearBackward(ExerciseDefinition):
             grad_X = layer.backward(case["G"].copy())
             result = {"Z": Z, "grad_X": grad_X}
             result["mu_grad"], result["rho_grad"] = (
-                _snapshot(p.grad) for p in (layer.mu, layer.rho)
+                snapshot(p.grad) for p in (layer.mu, layer.rho)
             )
             # A second batch through the same layer: backward must ADD into the gradients.
             layer.forward(case["X2"].copy())
@@ -241,7 +194,7 @@ class ReparamLinearBackward(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        results = _cases_of(response, "results", len(cases), "ReparamLinear")
+        results = results_per_case(response, "results", len(cases), "ReparamLinear")
         for case, got, want in zip(cases, results, expected["results"], strict=True):
             if type(got) is not dict:
                 fail("the check could not read the results of ReparamLinear.")
@@ -253,21 +206,23 @@ class ReparamLinearBackward(ExerciseDefinition):
         layer = f"ReparamLinear(mu, rho, eps of shape {mu.shape})"
         forward = {"rtol": 1e-12, "relative_to": "largest"} if hidden else {"rtol": 1e-10}
         expect_close(got.get("Z"), want["Z"], f"{layer}.forward(X of shape {X.shape})", **forward)
-        tolerance = _derived(hidden, {"rtol": 1e-6, "atol": 1e-10, "relative_to": "largest"})
+        tolerance = gradient_tolerance(
+            hidden, {"rtol": 1e-6, "atol": 1e-10, "relative_to": "largest"}
+        )
 
         def grad_X_hint():
-            if _close_to(got.get("grad_X"), case["G"] @ mu.T):
+            if close_to(got.get("grad_X"), case["G"] @ mu.T):
                 return "It is grad_Z mu^T: use the sampled weights W = mu + softplus(rho) eps."
             return ""
 
         name = f"the input gradient dL/dX that {layer}.backward(grad_Z) returned"
-        _expect_close_hinted(got.get("grad_X"), want["grad_X"], name, grad_X_hint(), **tolerance)
+        expect_close(got.get("grad_X"), want["grad_X"], name, hint=grad_X_hint(), **tolerance)
         name = f"the gradient of mu that {layer}.backward accumulated (self.mu.grad)"
         expect_close(got.get("mu_grad"), want["mu_grad"], name, batch_size=N, **tolerance)
         name = f"the gradient of rho that {layer}.backward accumulated (self.rho.grad)"
         hint = _rho_grad_hint(got.get("rho_grad"), want["rho_grad"], rho, eps)
-        _expect_close_hinted(
-            got.get("rho_grad"), want["rho_grad"], name, hint, batch_size=N, **tolerance
+        expect_close(
+            got.get("rho_grad"), want["rho_grad"], name, hint=hint, batch_size=N, **tolerance
         )
         for label in ("mu", "rho"):
             second = got.get(f"{label}_grad2")
@@ -276,7 +231,7 @@ class ReparamLinearBackward(ExerciseDefinition):
                 expect_close(second, want[f"{label}_grad2"], name, **tolerance)
             except CheckError as exc:
                 hint = ""
-                if _close_to(second, want[f"{label}_grad2"] - want[f"{label}_grad"]):
+                if close_to(second, want[f"{label}_grad2"] - want[f"{label}_grad"]):
                     hint = (
                         f" It holds the second batch's gradient only: backward must add into "
                         f"self.{label}.grad (+=), not replace it."
@@ -313,9 +268,9 @@ def _kl_hint(got, want: np.ndarray) -> str:
         return "Return the KL of every element (an array of the shape of mu), not their sum."
     if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
         return ""
-    if _close_to(got, want + 0.5, 1e-9):
+    if close_to(got, want + 0.5, 1e-9):
         return "It is 1/2 too large everywhere: the constant -1/2 is missing."
-    if _close_to(got, want - 0.5, 1e-9):
+    if close_to(got, want - 0.5, 1e-9):
         return "It is 1/2 too small everywhere: the constant is -1/2, once."
     return ""
 
@@ -323,12 +278,12 @@ def _kl_hint(got, want: np.ndarray) -> str:
 def _kl_grad_hint(label: str, got, want: np.ndarray, rho: np.ndarray, sigma_p: float) -> str:
     if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
         return ""
-    if label == "grad_rho" and _close_to(got * sigmoid(rho), want):
+    if label == "grad_rho" and close_to(got * sigmoid(rho), want):
         return (
             "It is dKL/dsigma: chain it through sigma = softplus(rho), with dsigma/drho = "
             "sigmoid(rho)."
         )
-    if label == "grad_mu" and sigma_p != 1.0 and _close_to(got, want * sigma_p**2):
+    if label == "grad_mu" and sigma_p != 1.0 and close_to(got, want * sigma_p**2):
         return "It is mu - mu_p: the factor 1/sigma_p^2 is missing."
     return ""
 
@@ -375,22 +330,22 @@ class GaussianKLGradients(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         rho, priors = inputs["rho"], inputs["priors"]
-        results = _cases_of(response, "results", len(priors), "kl_and_gradients")
+        results = results_per_case(response, "results", len(priors), "kl_and_gradients")
         for index, ((mu_p, sigma_p), got) in enumerate(zip(priors, results, strict=True)):
             want = expected["results"][index]
             name = f"kl_and_gradients(mu, rho, mu_p={mu_p:.4g}, sigma_p={sigma_p:.4g})"
-            got = _expect_tuple(got, 3, name, "(kl, grad_mu, grad_rho)")
+            got = expect_tuple(got, 3, name, "(kl, grad_mu, grad_rho)")
             kl_name = f"the KL of {name}"
             kl_tol = {"rtol": 1e-10, "atol": 1e-12}
-            _expect_close_hinted(got[0], want[0], kl_name, _kl_hint(got[0], want[0]), **kl_tol)
+            expect_close(got[0], want[0], kl_name, hint=_kl_hint(got[0], want[0]), **kl_tol)
             if not hidden:  # the chapter's check also integrated q log(q / p) numerically
                 integrated = expected["integrated"][index]
                 expect_close(got[0], integrated, kl_name, rtol=1e-8, atol=1e-10)
-            tolerance = _derived(hidden, {"rtol": 1e-6, "atol": 1e-8})
+            tolerance = gradient_tolerance(hidden, {"rtol": 1e-6, "atol": 1e-8})
             for position, label in ((1, "grad_mu"), (2, "grad_rho")):
                 hint = _kl_grad_hint(label, got[position], want[position], rho, sigma_p)
-                _expect_close_hinted(
-                    got[position], want[position], f"{label} of {name}", hint, **tolerance
+                expect_close(
+                    got[position], want[position], f"{label} of {name}", hint=hint, **tolerance
                 )
 
 
@@ -542,7 +497,7 @@ class NegativeELBOByHand(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = [(net, n) for net in inputs["networks"] for n in net["n_trains"]]
-        values = _cases_of(response, "values", len(cases), "negative_elbo_by_hand")
+        values = results_per_case(response, "values", len(cases), "negative_elbo_by_hand")
         for (network, n_train), got, want in zip(cases, values, expected["values"], strict=True):
             widths = [spec["mu_W"].shape[0] for spec in network["layers"]] + [1]
             shape = "-".join(map(str, widths))
@@ -579,9 +534,9 @@ _EDGE_EXPECTED = (  # total, aleatoric, epistemic, by hand: 0 log 0 = 0, H[1/2] 
 def _decomposition_hint(part: str, got, want: np.ndarray, parts: tuple) -> str:
     if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
         return ""
-    if _close_to(got, want / _LOG2, 1e-9) and np.any(want):
+    if close_to(got, want / _LOG2, 1e-9) and np.any(want):
         return "It is in bits (log base 2): use the natural log, nats."
-    if part == "aleatoric" and _close_to(got, parts[0], 1e-9):
+    if part == "aleatoric" and close_to(got, parts[0], 1e-9):
         return (
             "It equals the total, the entropy of the average: the aleatoric part averages the "
             "entropies H[p_s] of the single samples."
@@ -644,7 +599,7 @@ class UncertaintyDecomposition(ExerciseDefinition):
 
     def judge(self, response, expected, inputs, secrets, hidden):
         cases = inputs["cases"]
-        results = _cases_of(response, "cases", len(cases), "uncertainty_decomposition")
+        results = results_per_case(response, "cases", len(cases), "uncertainty_decomposition")
         tolerance = {"rtol": 1e-10, "atol": 1e-12} if hidden else {"rtol": 1e-9, "atol": 1e-12}
         for P, got, want in zip(cases, results, expected["cases"], strict=True):
             label = f"P = {P.tolist()}" if P.size <= 8 else f"P of shape {P.shape}"
@@ -659,7 +614,7 @@ class UncertaintyDecomposition(ExerciseDefinition):
                 fail(f"{name} raised {first}: use 0 log 0 = 0 without np.log(0).")
             if type(error) is not str or type(said) is not list:
                 fail(f"the check could not read the result of {name}.")
-            result = _expect_tuple(got.get("result"), 3, name, "(total, aleatoric, epistemic)")
+            result = expect_tuple(got.get("result"), 3, name, "(total, aleatoric, epistemic)")
             parts = want["result"]
             for value, part, reference in zip(
                 result, ("total", "aleatoric", "epistemic"), parts, strict=True

@@ -1,0 +1,103 @@
+"""Every course exercise's hidden judge turns a malformed response into a FAIL with a message.
+
+A response comes from the student's kernel, which the student controls: keys may be missing,
+values may be ``Opaque`` (not plain data), None, NaN, text, or arrays of the wrong shape or
+dtype. The judge must raise ``CheckError`` for each (never ``KeyError``, ``TypeError`` or the
+like, which would crash the grading run instead of explaining the FAIL). The mutations start from
+the instructor's real response on grading seed 1, so that every part of it is reached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exercise_harness import EXERCISES, exercise_ids, expected_response, solution_namespace
+
+from coursepkg.grading.checks import CheckError
+from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
+from coursepkg.grading.plain_data import Opaque
+
+PREFIXES = sorted(path.name[:2] for path in EXERCISES.glob("[0-9][0-9]_*_exercises.ipynb"))
+COURSE_EXERCISES = [(prefix, exercise) for prefix in PREFIXES for exercise in exercise_ids(prefix)]
+
+HOSTILE_VALUES = [Opaque("list"), None, "text", float("nan"), np.array([np.nan])]
+
+MESSAGE_ONLY = {"type", "net_type"}
+"""Response keys a judge reads only to word its message (5.5, 5.6): any value there may pass."""
+
+FIXED_RESPONSES = [
+    {},
+    {"w_nand": Opaque("list")},
+    {"result": None},
+    {"results": [[None]], "w_given": []},
+    {"result": (np.full(2, np.nan), 0.0)},
+    {"result": (Opaque("Tensor"), "0.1")},
+    {"w_nand": np.zeros(2), "b_nand": float("inf")},
+    {"results": "x", "w_given": "x"},
+    {"counts": Opaque("map")},
+    {"counts": [None] * 6},
+    {"result": (1, 2, 3)},
+    {"result": [np.full((3, 3), np.nan)] * 3},
+    {"W1": "w", "logits": 1.0},
+    {"W1": np.eye(2), "b1": np.zeros(2), "W2": np.ones((2, 1)), "b2": np.zeros(1)},
+    {"counts": [np.int64(5), -1, True, 2.0, "9", []]},
+]
+"""Responses no answer's ``respond`` builds, for any exercise (from the chapter 1 and 2 tests)."""
+
+
+def mutations(value, depth: int = 0):
+    """Copies of a decoded response, each with one part removed or replaced by something hostile.
+
+    Yields ``(path, copy)``; ``path`` lists the keys and indices down to the changed part. A
+    change that leaves the value equal (the transpose of a symmetric matrix, integers in a float
+    array cast to int) is no mutation: a judge that compares values may accept it.
+    """
+    if depth > 4:
+        return
+    if type(value) is dict:
+        for key in value:
+            yield [key], {k: v for k, v in value.items() if k != key}
+            if type(value[key]) in (dict, list, tuple):
+                empty = [type(value[key])()] if value[key] else []
+                for item in [Opaque("list"), None, *empty]:
+                    yield [key], {**value, key: item}
+            for path, item in mutations(value[key], depth + 1):
+                yield [key, *path], {**value, key: item}
+    elif type(value) in (list, tuple):
+        if value:
+            yield [], type(value)(list(value)[:-1])
+        for index in {0, len(value) - 1} & set(range(len(value))):
+            for path, item in mutations(value[index], depth + 1):
+                copy = list(value)
+                copy[index] = item
+                yield [index, *path], type(value)(copy)
+    elif value is not None:  # None marks a part not judged (5.3 asks some cases no gradient)
+        for item in HOSTILE_VALUES:
+            yield [], item
+        if type(value) is np.ndarray:  # only arrays that differ: a symmetric W1 may be right
+            for item in (value.T.copy() if value.ndim == 2 else value[:-1], value.astype(np.int64)):
+                if item.shape != value.shape or not np.array_equal(item, value):
+                    yield [], item
+
+
+@pytest.mark.parametrize(("prefix", "exercise"), COURSE_EXERCISES, ids=lambda v: str(v))
+def test_the_judge_rejects_hostile_responses_with_a_message(prefix, exercise):
+    definition = definition_for(exercise)
+    assert definition is not None, f"exercise {exercise} has no definition"
+    inputs, secrets = draw_hidden(exercise, 1)
+    expected = expected_response(exercise, solution_namespace(prefix), 1)
+    judge_response(definition, expected, expected, inputs, secrets, hidden=True)  # it is right
+    count = 0
+    for path, response in mutations(expected):
+        count += 1
+        try:
+            judge_response(definition, response, expected, inputs, secrets, hidden=True)
+        except CheckError:
+            continue
+        except Exception as exc:  # noqa: BLE001 (the test's point: name what else was raised)
+            pytest.fail(f"{path}: the judge raised {type(exc).__name__}: {exc}")
+        assert MESSAGE_ONLY & set(map(str, path)), f"{path}: a changed response passed"
+    for response in FIXED_RESPONSES:
+        with pytest.raises(CheckError):
+            judge_response(definition, response, expected, inputs, secrets, hidden=True)
+    assert count >= 5
