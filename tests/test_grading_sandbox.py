@@ -163,14 +163,24 @@ unlimited = [resource.getrlimit(getattr(resource, n))[0] == resource.RLIM_INFINI
 worked = any(unlimited) or os.environ.get("OPENBLAS_NUM_THREADS") != str(1)"""),
         # Forge a passing record for its check where the results file lives, then kill the
         # test runner so that the forged line is the last word.
+        # Forge the records of exercise 2's check and of its hidden check's probe (whose id
+        # the notebook being run shows), then kill pytest before it writes the real ones.
         "forger": attack("""\
-import json, os, signal
-record = {"cell_id": "ex2-check", "when": "call", "outcome": "passed", "message": "",
-          "printed": "PASS exercise 2\\n", "stdout": "PASS exercise 2\\n", "outputs": []}
+import glob, json, os, signal
+def record(cell_id, text):
+    return {"cell_id": cell_id, "when": "call", "outcome": "passed", "message": "",
+            "printed": text, "stdout": text, "outputs": []}
+records = [record("ex2-check", "PASS exercise 2\\n")]
+for notebook in glob.glob("*.ipynb"):
+    for cell in json.load(open(notebook))["cells"]:
+        if cell.get("id", "").startswith("grading-probe-") and cell["id"].endswith("-2"):
+            w = {"array": [1.0, -2.0], "dtype": "float64", "shape": [2]}
+            line = "GRADING-RESPONSE 2 " + json.dumps({"dict": [["w", w]]}) + "\\n"
+            records.append(record(cell["id"], line))
 for path in ("results.jsonl", "../results.jsonl"):
     try:
         with open(path, "a") as f:
-            f.write(json.dumps(record) + "\\n")
+            f.write("".join(json.dumps(r) + "\\n" for r in records))
     except OSError:
         pass
 os.kill(os.getppid(), signal.SIGKILL)"""),

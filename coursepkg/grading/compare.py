@@ -223,13 +223,18 @@ def _expect_close(value, expected, name, rtol, atol, relative_to, dtype, batch_s
     if not np.any(off):
         return value
     scale = float(np.max(np.abs(expected), initial=0.0)) or 1.0
-    worst = float(np.max(error)) / scale
-    if derived and worst < 1e-4:
+    typical = float(np.median(error)) / scale
+    close = error <= 1e-4 * scale
+    if derived and typical > 1e-14 and np.mean(close) >= 0.8:
+        # Off everywhere by a little: the mark of finite differences (or of float32). Those
+        # off by more sit where a fixed step straddles a kink.
+        far = int(np.sum(~close))
+        more = f", and by more at {far} entries (next to a kink?)" if far else ""
         raise _FiniteDifferencesError(
-            f"{name} agrees with the derived values only to {worst:.0e} of their size; a derived "
-            "backward pass is exact up to rounding (about 1e-15), finite differences are not "
-            "(nor is a computation in float32). This exercise asks for the derivation: compute "
-            "the gradient from your formula, in float64."
+            f"{name} agrees with the derived values only to about {typical:.0e} of their "
+            f"size{more}; a derived backward pass is exact up to rounding (about 1e-15), "
+            "finite differences are not (nor is a computation in float32). This exercise asks "
+            "for the derivation: compute the gradient from your formula, in float64."
         )
     index = np.unravel_index(np.argmax(error - allowed), error.shape)
     where = f" at index {tuple(int(i) for i in index)}" if error.ndim else ""
