@@ -13,8 +13,9 @@ alone, without knowing the solution:
 With ``derived=True`` it also tells a finite-difference approximation from a derivation: a derived
 gradient agrees with the instructor's to rounding error (about 1e-15 of its size), a central
 difference only to about 1e-6 to 1e-10. The hidden checks of exercises that ask for a derivation
-compare at ``DERIVED_RTOL`` of the largest entry, which no finite difference reaches on their
-inputs (``gradient_tolerance``).
+compare at ``DERIVED_RTOL`` of the largest entry, which central differences do not reach on
+their inputs (``gradient_tolerance``). Higher-order difference formulas and the complex step can:
+the numbers alone cannot tell those from a formula.
 
 An exercise that knows slips of its own passes them as ``hint`` (a sentence, or a function that
 computes it on failure) or ``factors`` (constant factors that depend on its parameters, such as
