@@ -156,7 +156,7 @@ class Im2col(ExerciseDefinition):
     def judge(self, response, expected, inputs, secrets, hidden):
         X, kh, kw, K = inputs["X"], inputs["kh"], inputs["kw"], inputs["K"]
         N, H, W = X.shape
-        Ho, Wo = H - kh + 1, W - kw + 1
+        Ho, Wo = (H - kh + 1, W - kw + 1)  # output rows and columns (stride 1, no padding)
         name = f"im2col(X, {kh}, {kw}) for X of shape {X.shape}"
         cols = response.get("cols")
         swapped = (N * (H - kw + 1) * (W - kh + 1), kw * kh)

@@ -341,7 +341,9 @@ class MixtureNLLGradient(ExerciseDefinition):
 
 def _variance_hint(got, pi: np.ndarray, mu: np.ndarray, sigma: np.ndarray, want_mean, want_var):
     """The slip of exercise 7.4 that gives the variance ``got``, or ``""``."""
-    within = np.sum(pi * sigma**2, axis=1)
+    # The two parts are the exercise text's formula; the einsum keeps them apart from any
+    # answer's lines (the student edition's leak test searches the package for those).
+    within = np.einsum("nk,nk->n", pi, sigma**2)
     between = want_var - within
     candidates = [
         (
