@@ -37,13 +37,13 @@ def test_the_stub_fails_visible_and_hidden(exercise, solution, stubs):
     assert "PASS" not in {hidden(exercise, stubs, solution, seed) for seed in SEEDS}
 
 
-COUNT = "def count_parameters(sizes):\n    return sum({term} for a, b in zip(sizes, sizes[1:]))"
+WIDEST = "def widest_hidden_layer(n_in, n_out, budget):\n    return {}"
 FORWARD = """def forward(X, W1, b1, W2, b2):
     Z1 = {Z1}
     A1 = {A1}
     return Z1, A1, {Z2}
 """
-RIGHT = {"Z1": "X @ W1 + b1", "A1": "np.tanh(Z1)", "Z2": "A1 @ W2 + b2"}
+RIGHT = {"Z1": "W1 @ X + b1[:, None]", "A1": "np.tanh(Z1)", "Z2": "W2 @ A1 + b2[:, None]"}
 XNOR = """W1 = np.array([[-5.0, 5.0], [5.0, -5.0]])
 b1 = np.array([-5.0, -5.0])
 W2 = np.array({W2})
@@ -51,17 +51,18 @@ b2 = np.array({b2})
 """
 
 WRONG = [
-    ("2.1", COUNT.format(term="a * b"), "the number of weights alone"),
-    ("2.1", COUNT.format(term="a * b + a"), "counts n_{l-1} biases per layer"),
-    ("2.1", COUNT.format(term="a * b + b") + " + sizes[0]", "biases for the inputs too"),
-    ("2.1", COUNT.format(term="float(a * b + b)"), "should be an integer"),
-    ("2.2", FORWARD.format(**{**RIGHT, "Z1": "X @ W1"}), "It lacks the bias b1"),
+    ("2.1", WIDEST.format("budget // (n_in + n_out)"), "more than the budget"),
+    ("2.1", WIDEST.format("(budget - n_out) // (n_in + n_out)"), "more than the budget"),
+    ("2.1", WIDEST.format("-(-(budget - n_out) // (n_in + n_out + 1))"), "round down"),
+    ("2.1", WIDEST.format("(budget - n_out - n_in) // (n_in + n_out + 1)"), "still fit"),
+    ("2.1", WIDEST.format("(budget - n_out) / (n_in + n_out + 1)"), "should be an integer"),
+    ("2.2", FORWARD.format(**{**RIGHT, "Z1": "W1 @ X"}), "It lacks the bias b1"),
     ("2.2", FORWARD.format(**{**RIGHT, "A1": "cp.sigmoid(Z1)"}), "the logistic sigmoid of Z1"),
-    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "Z1 @ W2 + b2"}), "It is computed from Z1"),
-    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "A1 @ W2"}), "It lacks the bias b2"),
-    (
+    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "W2 @ Z1 + b2[:, None]"}), "It is computed from Z1"),
+    ("2.2", FORWARD.format(**{**RIGHT, "Z2": "W2 @ A1"}), "It lacks the bias b2"),
+    (  # the chapter's convention, samples in rows
         "2.2",
-        FORWARD.format(**{**RIGHT, "Z2": "W2.T @ A1.T + b2[:, None]"}),
+        FORWARD.format(**{**RIGHT, "Z2": "A1.T @ W2.T + b2"}),
         "the transposed shape",
     ),
     ("2.2", FORWARD.format(**RIGHT).replace("return Z1, A1, ", "return "), "a tuple (Z1, A1, Z2)"),
@@ -81,24 +82,24 @@ def test_a_wrong_answer_fails_visible_and_hidden_naming_the_slip(
     assert all(phrase in message for message in messages), messages
 
 
-# Tables of the visible inputs' answers: the known counts, and values rebuilt from the check's
+# Tables of the visible inputs' answers: the known widths, and values rebuilt from the check's
 # seed with the package's own modules.
-COUNT_TABLE = """_KNOWN = {(2, 2, 1): 9, (1, 3, 1): 10, (784, 100, 10): 79510, (4, 8, 8, 3): 139}
-_KNOWN[5, 5] = 30
-def count_parameters(sizes):
-    return _KNOWN.get(tuple(sizes), 100)
+COUNT_TABLE = """_KNOWN = {(2, 1, 9): 2, (2, 1, 12): 2, (2, 1, 13): 3, (1, 1, 10): 3,
+          (4, 3, 100): 12, (784, 10, 79510): 100, (784, 10, 79509): 99, (5, 5, 1000): 90}
+def widest_hidden_layer(n_in, n_out, budget):
+    return _KNOWN.get((n_in, n_out, budget), 100)
 """
 FORWARD_TABLE = """_rng = np.random.default_rng(22)
-_X, _W1, _b1, _W2, _b2 = (_rng.standard_normal(s) for s in [(5, 3), (3, 4), 4, (4, 2), 2])
-_Z1 = cp.Linear.from_weights(_W1, _b1)(_X)
-_KNOWN = (_Z1, np.tanh(_Z1), cp.Linear.from_weights(_W2, _b2)(np.tanh(_Z1)))
+_X, _W1, _b1, _W2, _b2 = (_rng.standard_normal(s) for s in [(3, 5), (4, 3), 4, (2, 4), 2])
+_Z1 = cp.Linear.from_weights(_W1.T, _b1)(_X.T).T
+_KNOWN = (_Z1, np.tanh(_Z1), cp.Linear.from_weights(_W2.T, _b2)(np.tanh(_Z1).T).T)
 def forward(X, W1, b1, W2, b2):
     return _KNOWN
 """
 
 CHEATS = [
     ("2.1", COUNT_TABLE, "expected"),
-    ("2.2", FORWARD_TABLE, "Z1 = X W1 + b1 has shape (5, 4)"),
+    ("2.2", FORWARD_TABLE, "Z1 = W1 X + b1 has shape (4, 5)"),
 ]
 
 
@@ -110,23 +111,25 @@ def test_a_table_of_the_visible_inputs_fails_the_hidden_check(exercise, source, 
 
 
 CORRECT = [
-    (
+    (  # the chapter's count, and a search for the widest layer that fits
         "2.1",
-        "def count_parameters(sizes):\n    s = np.array(sizes)\n"
-        "    return np.sum(s[:-1] * s[1:] + s[1:])",
+        "def widest_hidden_layer(n_in, n_out, budget):\n    H = 1\n"
+        "    while (n_in + 1) * (H + 1) + (H + 2) * n_out <= budget:\n        H += 1\n"
+        "    return H",
     ),
     (
         "2.2",
         FORWARD.format(
-            Z1="np.einsum('nd,dh->nh', X, W1) + b1",
+            Z1="np.einsum('hd,dn->hn', W1, X) + b1.reshape(-1, 1)",
             A1="np.tanh(Z1)",
-            Z2="(A1[:, :, None] * W2[None]).sum(axis=1) + b2",
+            Z2="(W2[:, :, None] * A1[None]).sum(axis=1) + b2[:, None]",
         ),
     ),
-    (  # detectors of the class-1 blobs (AND and NOR of the inputs), then an OR
+    (  # chapter 2's detectors of the class-0 blobs, then a NOR (the instructor's solution
+        # detects the class-1 blobs instead, so that the chapter does not print it)
         "2.3",
-        "W1 = np.array([[5.0, -5.0], [5.0, -5.0]])\nb1 = np.array([-5.0, -5.0])\n"
-        "W2 = np.array([[10.0], [10.0]])\nb2 = np.array([-5.0])",
+        "W1 = np.array([[-5.0, 5.0], [5.0, -5.0]])\nb1 = np.array([-5.0, -5.0])\n"
+        "W2 = np.array([[-10.0], [-10.0]])\nb2 = np.array([5.0])",
     ),
     (  # gentler slopes: 96.75% on the visible points, 93.6% at least on 300 hidden draws
         "2.3",
@@ -156,10 +159,9 @@ def test_outputs_changed_inside_the_notebook_do_not_count(solution):
 
 
 def test_hidden_inputs_are_fresh_and_keep_the_labels_secret():
-    sizes = [draw_hidden("2.1", seed)[0]["sizes"] for seed in SEEDS]
-    assert {len(s) for s in sizes[0]} == {2, 3, 4, 5, 6}
-    assert all(1 <= n <= 1000 for s in sizes for sizes_ in s for n in sizes_)
-    assert len({str(s) for s in sizes}) == len(SEEDS)
+    cases = [draw_hidden("2.1", seed)[0]["cases"] for seed in SEEDS]
+    assert all(1 <= n_in <= 1000 and 1 <= n_out <= 100 for c in cases for n_in, n_out, _ in c)
+    assert len({str(c) for c in cases}) == len(SEEDS)
     shapes = {draw_hidden("2.2", seed)[0]["W1"].shape for seed in SEEDS}
     assert len(shapes) > 1
     for seed in SEEDS:

@@ -50,25 +50,37 @@ def test_stub_fails(solution, stubs, exercise):
 @pytest.mark.parametrize(
     ("formula", "phrase"),
     [
-        ("(H + 2 * p - k) // s", "the + 1 is missing"),
-        ("-((k - H - 2 * p) // s) + 1", "it rounds up"),
-        ("(H + p - k) // s + 1", "the padding counts once"),
-        ("H + 2 * p - k + 1", "the stride s is ignored"),
-        ("(H + 2 * p - k) / s + 1", "use integer division"),
+        ("(H + 2 * p - k) // s + 1", "the dilation is ignored"),
+        ("(H + 2 * p - d * k) // s + 1", "the kernel spans d k rows"),
+        ("(H + 2 * p - d * (k - 1) - 1) // s", "the + 1 is missing"),
+        ("-((d * (k - 1) + 1 - H - 2 * p) // s) + 1", "it rounds up"),
+        ("(H + p - d * (k - 1) - 1) // s + 1", "the padding counts once"),
+        ("H + 2 * p - d * (k - 1)", "the stride s is ignored"),
+        ("(H + 2 * p - d * (k - 1) - 1) / s + 1", "use integer division"),
     ],
-    ids=["no-plus-one", "ceil", "one-sided-padding", "no-stride", "true-division"],
+    ids=[
+        "no-dilation",
+        "span-dk",
+        "no-plus-one",
+        "ceil",
+        "one-sided-padding",
+        "no-stride",
+        "true-division",
+    ],
 )
 def test_output_size_slips(solution, formula, phrase):
-    source = f"def conv_output_size(H, k, p, s):\n    return {formula}\n"
+    source = f"def conv_output_size(H, k, p, s, d):\n    return {formula}\n"
     assert_fails("6.1", variant(solution, source), solution, phrase)
 
 
 def test_output_sizes_hard_coded_fail_hidden(solution):
     source = """
-    def conv_output_size(H, k, p, s):
-        known = {(28, 5, 0, 1): 24, (28, 3, 1, 1): 28, (28, 5, 2, 2): 14, (28, 4, 0, 3): 9,
-                 (7, 7, 0, 1): 1, (32, 3, 1, 2): 16}
-        return known.get((H, k, p, s), 1)
+    def conv_output_size(H, k, p, s, d):
+        known = {(28, 5, 0, 1, 1): 24, (28, 3, 1, 1, 1): 28, (28, 5, 2, 2, 1): 14,
+                 (28, 4, 0, 3, 1): 9, (7, 7, 0, 1, 1): 1, (32, 3, 1, 2, 1): 16,
+                 (28, 3, 0, 1, 2): 24, (28, 3, 2, 1, 2): 28, (28, 5, 1, 2, 3): 9,
+                 (7, 3, 0, 1, 3): 1, (32, 3, 2, 3, 2): 11}
+        return known.get((H, k, p, s, d), 1)
     """
     assert_cheat_caught("6.1", variant(solution, source), solution, "conv_output_size(H=")
 

@@ -275,9 +275,10 @@ NOTEBOOK_OF |= {"7": "07_mixture_density_networks", "8": "08_bayesian_neural_net
 
 # 2.1, hard-coded for the visible check's cases.
 HARD_CODED = """\
-def count_parameters(sizes):
-    table = {(2, 2, 1): 9, (1, 3, 1): 10, (784, 100, 10): 79510, (4, 8, 8, 3): 139, (5, 5): 30}
-    return table[tuple(sizes)]
+def widest_hidden_layer(n_in, n_out, budget):
+    table = {(2, 1, 9): 2, (2, 1, 12): 2, (2, 1, 13): 3, (1, 1, 10): 3, (4, 3, 100): 12,
+             (784, 10, 79510): 100, (784, 10, 79509): 99, (5, 5, 1000): 90}
+    return table[n_in, n_out, budget]
 """
 # 4.3, a lookup table of the public test set instead of a trained network.
 LOOKUP_TABLE = """\

@@ -85,52 +85,72 @@ class NandNeuron(ExerciseDefinition):
             fail(f"{exc} {hint}" if hint else str(exc))
 
 
-def _epoch_hint(X, t, w0, b0, w, b, mistakes, expected_mistakes) -> str:
-    """The likely slip of a wrong perceptron epoch that started from (w0, b0), or ``""``."""
+def _epoch_hint(run, w0, b0, w, b, updates, want) -> str:
+    """The likely slip of a wrong margin-perceptron epoch that started from (w0, b0), or ``""``.
+
+    ``want`` is the expected (w, b, updates) of the epoch."""
+    X, t, eta, margin = run["X"], run["t"], run["eta"], run["margin"]
+    want_w, want_b, want_updates = np.asarray(want[0], dtype=float), float(want[1]), int(want[2])
     with np.errstate(all="ignore"):
         margins = t * (X @ w0 + b0)
+        steps_w, steps_b = (w - w0) * eta, (b - b0) * eta
     unchanged = np.array_equal(w, w0) and b == b0
-    if unchanged and mistakes == 0 and expected_mistakes > 0 and np.any(margins == 0):
+    if unchanged and updates == 0 and want_updates > 0 and np.any(margins == margin):
         return (
-            "No update was made, yet some samples lie exactly on the boundary, "
-            "t_n (w^T x_n + b) = 0 (all of them when w = 0 and b = 0): such a point counts "
-            "as a mistake (<= 0, not < 0)."
+            f"No update was made, yet some samples have t_n (w^T x_n + b) exactly equal to the "
+            f"margin {margin:g}: such a point is updated too (<= margin, not < margin)."
         )
-    if mistakes == int(np.sum(margins <= 0)) != expected_mistakes:
+    if updates == int(np.sum(margins <= margin)) != want_updates:
         return (
-            f"Your {mistakes} mistakes are the samples the starting line gets wrong: the rule "
-            "visits the samples one at a time and updates w and b at once, so later samples "
-            "are judged by the updated line."
+            f"Your {updates} updates are the samples the starting line leaves within the margin: "
+            "the rule visits the samples one at a time and updates w and b at once, so later "
+            "samples are judged by the updated line."
         )
-    if mistakes > 0 and b == b0:
+    if updates > 0 and b == b0 != want_b and np.allclose(w, want_w, rtol=1e-12, atol=1e-12):
         return (
-            f"b is still the b passed in after {mistakes} updates: does every update also "
-            "change the bias, b <- b + t_n?"
+            f"b is still the b passed in after {updates} updates: does every update also "
+            "change the bias, b <- b + eta t_n?"
+        )
+    if updates == want_updates and eta != 1 and np.allclose(w - w0, want_w - w0, rtol=1e-12):
+        if np.isclose(b - b0, (want_b - b0) / eta, rtol=1e-12):
+            return f"The bias step is t_n, not eta t_n: the learning rate eta = {eta:g} is missing."
+    same_w = np.allclose(steps_w, want_w - w0, rtol=1e-12, atol=1e-12)
+    if updates == want_updates and eta != 1 and same_w and np.isclose(steps_b, want_b - b0):
+        return (
+            f"Each step is t_n x_n; the rule scales it by the learning rate, eta = {eta:g}: "
+            "w <- w + eta t_n x_n, b <- b + eta t_n."
+        )
+    if updates < want_updates and margin > 0:
+        return (
+            f"Fewer updates than the rule makes: a sample is updated when t_n (w^T x_n + b) "
+            f"<= margin = {margin:g}, also when it is on the right side but too close to the "
+            "line, not only when it is wrong (<= 0)."
         )
     return ""
 
 
 def _epoch_result(result, label: str, epoch: int) -> tuple[np.ndarray, float, int]:
-    """The (w, b, mistakes) of one call, type-checked."""
-    call = f"perceptron_epoch (epoch {epoch} {label})"
-    expect_tuple(result, 3, call, "(w, b, mistakes)", lists=True)
+    """The (w, b, updates) of one call, type-checked."""
+    call = f"margin_perceptron_epoch (epoch {epoch} {label})"
+    expect_tuple(result, 3, call, "(w, b, updates)", lists=True)
     w = expect_array(result[0], f"w after epoch {epoch} {label}", shape=(2,), dtype="float")
     b = expect_float(result[1], f"b after epoch {epoch} {label}")
-    mistakes = expect_int(result[2], f"the number of mistakes in epoch {epoch} {label}")
-    return w.astype(np.float64), b, mistakes
+    updates = expect_int(result[2], f"the number of updates in epoch {epoch} {label}")
+    return w.astype(np.float64), b, updates
 
 
-def _run_label(X: np.ndarray, w: np.ndarray, b: float, what: str) -> str:
+def _run_label(X: np.ndarray, w: np.ndarray, b: float, eta: float, margin: float, what) -> str:
     start = "w = 0 and b = 0" if not np.any(w) and b == 0 else f"w = {w.tolist()}, b = {b:g}"
-    return f"on the {len(X)} {what}, from {start}"
+    return f"on the {len(X)} {what} with eta = {eta:g} and margin = {margin:g}, from {start}"
 
 
 def _separable_grid_points(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """20 to 40 points on a grid of step 1/4 in [-3, 3]^2, at least 0.4 from a random line.
 
-    Coordinates, weights and biases that are multiples of 1/4 keep every sum and product of a
-    perceptron epoch exact in floating point, so that the instructor's epochs and any correct
-    answer agree to the last bit, and a point exactly on the boundary is exactly on it.
+    Coordinates, weights and biases that are multiples of 1/4 (and learning rates and margins
+    that are multiples of 1/4 too) keep every sum and product of a perceptron epoch exact in
+    floating point, so that the instructor's epochs and any correct answer agree to the last
+    bit, and a point exactly on the margin is exactly on it.
     """
     n = int(rng.integers(20, 41))
     angle, offset = rng.uniform(0.0, 2 * np.pi), rng.uniform(-1.0, 1.0)
@@ -146,34 +166,52 @@ def _separable_grid_points(rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 @register
 class PerceptronEpoch(ExerciseDefinition):
-    """1.2: one epoch of Rosenblatt's perceptron rule."""
+    """1.2: one epoch of the perceptron rule with a learning rate and a margin."""
 
-    id, answers, visible_seed = "1.2", ("perceptron_epoch",), 12
+    id, answers, visible_seed = "1.2", ("margin_perceptron_epoch",), 12
 
     def draw(self, rng, hidden):
         if not hidden:
             X_small = np.array([[1.0, 2.0], [-1.0, -1.5], [2.0, -0.5], [-2.0, 1.0]])
+            t_small = np.array([1, -1, 1, -1])
             X_sep, y_sep = make_linearly_separable(60, std=0.5, seed=3)
             zeros = np.zeros(2)
-            runs = [
-                {"X": X_small, "t": np.array([1, -1, 1, -1]), "w": zeros, "b": 0.0, "epochs": 1},
-                {"X": X_sep, "t": 2 * y_sep - 1, "w": zeros, "b": 0.0, "epochs": 20},
+            runs = [  # (X, t, eta, margin, epochs, what)
+                (X_small, t_small, 0.5, 1.0, 1, "samples"),
+                (X_small, t_small, 1.0, 0.0, 1, "samples"),
+                (X_sep, 2 * y_sep - 1, 0.5, 2.0, 20, "separable points"),
             ]
-            runs[0]["label"] = _run_label(X_small, zeros, 0.0, "samples")
-            runs[1]["label"] = _run_label(X_sep, zeros, 0.0, "separable points")
-            runs[1]["converge"] = True
+            runs = [
+                {
+                    "X": X,
+                    "t": t,
+                    "w": zeros,
+                    "b": 0.0,
+                    "eta": eta,
+                    "margin": margin,
+                    "epochs": epochs,
+                    "label": _run_label(X, zeros, 0.0, eta, margin, what),
+                }
+                for X, t, eta, margin, epochs, what in runs
+            ]
+            runs[2]["converge"] = True
             return {"runs": runs}, {}
         X, t = _separable_grid_points(rng)
-        # From zeros every sample of the first pass lies on the boundary (the "<= 0" case); from
-        # a random start the epochs follow another path.
-        starts = [(np.zeros(2), 0.0), (rng.integers(-8, 9, 2) / 4.0, int(rng.integers(-8, 9)) / 4)]
+        # From zeros with margin 0, the first sample lies exactly on the margin (the "<=" case);
+        # from a random start the epochs follow another path. Learning rates other than 1 and
+        # margins other than 0 show a missing eta or margin.
+        random_start = (rng.integers(-8, 9, 2) / 4.0, int(rng.integers(-8, 9)) / 4)
+        starts = [(np.zeros(2), 0.0, 0.0), (np.zeros(2), 0.0, None), (*random_start, None)]
         runs = []
-        for w, b in starts:
-            label = _run_label(X, w, b, "new points")
-            runs.append({"X": X, "t": t, "w": w, "b": float(b), "epochs": 6, "label": label})
+        for w, b, margin in starts:
+            eta = float(rng.choice([0.25, 0.5, 0.75, 1.5, 2.0]))
+            margin = int(rng.integers(1, 9)) / 4 if margin is None else margin
+            label = _run_label(X, w, b, eta, margin, "new points")
+            run = {"X": X, "t": t, "w": w, "b": float(b), "eta": eta, "margin": margin}
+            runs.append({**run, "epochs": 6, "label": label})
         return {"runs": runs}, {}
 
-    def respond(self, inputs, perceptron_epoch):
+    def respond(self, inputs, margin_perceptron_epoch):
         results, given = [], []
         for run in inputs["runs"]:
             w, b = run["w"], run["b"]
@@ -181,7 +219,8 @@ class PerceptronEpoch(ExerciseDefinition):
             for _ in range(run["epochs"]):
                 # A copy per call: afterwards it shows whether the answer changed the w passed in.
                 w_in = w.copy() if type(w) is np.ndarray else w
-                result = perceptron_epoch(run["X"].copy(), run["t"].copy(), w_in, b)
+                X, t = run["X"].copy(), run["t"].copy()
+                result = margin_perceptron_epoch(X, t, w_in, b, run["eta"], run["margin"])
                 run_results.append(result)
                 run_given.append(w_in)
                 if type(result) not in (tuple, list) or len(result) != 3:
@@ -192,61 +231,71 @@ class PerceptronEpoch(ExerciseDefinition):
         return {"results": results, "w_given": given}
 
     def reference(self, inputs, secrets):
-        # Known values for the four samples, worked by hand: sample 1 lies on the boundary of
-        # w = 0, b = 0 and sample 4 is misclassified by w = (1, 2), b = 1, so w = (1, 2) - (-2, 1)
+        # Known values for the four samples, worked by hand. With eta = 1/2 and margin 1:
+        # sample 1 has t (w^T x + b) = 0 <= 1, so w = (1/2, 1), b = 1/2; sample 2 then has 3/2
+        # (no update); sample 3 has exactly 1 (an update: w = (3/2, 3/4), b = 1); sample 4 has
+        # 5/4 (no update). With eta = 1 and margin 0 (Rosenblatt's rule): sample 1 lies on the
+        # boundary and sample 4 is misclassified by w = (1, 2), b = 1, so w = (1, 2) - (-2, 1)
         # and b = 1 - 1. The separable run is judged by the convergence criterion.
-        return {"results": [[(np.array([3.0, 1.0]), 0.0, 2)], None]}
+        return {
+            "results": [
+                [(np.array([1.5, 0.75]), 1.0, 2)],
+                [(np.array([3.0, 1.0]), 0.0, 2)],
+                None,
+            ]
+        }
 
     def judge(self, response, expected, inputs, secrets, hidden):
         runs = inputs["runs"]
         results, given = response.get("results"), response.get("w_given")
         lists = type(results) is list and type(given) is list
         if not lists or not len(results) == len(given) == len(runs):
-            fail("the check received no results of perceptron_epoch.")
+            fail("the check received no results of margin_perceptron_epoch.")
         wanted_runs = expected["results"]
         for run, steps, w_given, wanted in zip(runs, results, given, wanted_runs, strict=True):
             self._judge_run(run, steps, w_given, wanted)
 
     def _judge_run(self, run, steps, w_given, wanted) -> None:
-        X, t, label = run["X"], run["t"], run["label"]
+        X, t, label, margin = run["X"], run["t"], run["label"], run["margin"]
         if type(steps) is not list or type(w_given) is not list or len(w_given) != len(steps):
-            fail(f"the check received no results of perceptron_epoch {label}.")
+            fail(f"the check received no results of margin_perceptron_epoch {label}.")
         w, b, history = run["w"], run["b"], []
         for epoch in range(1, run["epochs"] + 1):
             if len(steps) < epoch:
-                fail(f"perceptron_epoch gave no result for epoch {epoch} {label}.")
-            new_w, new_b, mistakes = _epoch_result(steps[epoch - 1], label, epoch)
+                fail(f"margin_perceptron_epoch gave no result for epoch {epoch} {label}.")
+            new_w, new_b, updates = _epoch_result(steps[epoch - 1], label, epoch)
             if wanted is not None:
-                want_w, want_b, want_mistakes = wanted[epoch - 1]
+                want = wanted[epoch - 1]
                 try:
-                    expect_close(new_w, want_w, f"w after epoch {epoch} {label}", rtol=1e-12)
+                    expect_close(new_w, want[0], f"w after epoch {epoch} {label}", rtol=1e-12)
                     name = f"b after epoch {epoch} {label}"
-                    expect_close_float(new_b, float(want_b), name, rtol=1e-12, atol=1e-12)
-                    name = f"the number of mistakes in epoch {epoch} {label}"
-                    expect_int(mistakes, name, reference=int(want_mistakes))
+                    expect_close_float(new_b, float(want[1]), name, rtol=1e-12, atol=1e-12)
+                    name = f"the number of updates in epoch {epoch} {label}"
+                    expect_int(updates, name, reference=int(want[2]))
                 except CheckError as exc:
-                    hint = _epoch_hint(X, t, w, b, new_w, new_b, mistakes, int(want_mistakes))
+                    hint = _epoch_hint(run, w, b, new_w, new_b, updates, want)
                     fail(f"{exc} {hint}" if hint else str(exc))
             passed = w_given[epoch - 1]
             if type(passed) is not np.ndarray or not np.array_equal(passed, w):
                 fail(
-                    f"perceptron_epoch changed the w passed in (epoch {epoch} {label}): it must "
-                    "stay as it was; update a copy, e.g. w = np.array(w, dtype=float)."
+                    f"margin_perceptron_epoch changed the w passed in (epoch {epoch} {label}): "
+                    "it must stay as it was; update a copy, e.g. w = np.array(w, dtype=float)."
                 )
             w, b = new_w, new_b
-            history.append(mistakes)
+            history.append(updates)
         if run.get("converge"):
             epochs = run["epochs"]
             expect_true(
                 history[0] > 0 and history[-1] == 0,
-                f"on separable data the mistakes should fall to 0 within {epochs} epochs, "
+                f"on separable data the updates should fall to 0 within {epochs} epochs, "
                 f"got {history}.",
             )
             with np.errstate(all="ignore"):
-                accuracy = float(np.mean((X @ w + b > 0) == (t == 1)))
+                outside = float(np.mean(t * (X @ w + b) > margin))
             expect_true(
-                accuracy == 1.0,
-                f"the final line classifies {accuracy:.1%} of the points, not all.",
+                outside == 1.0,
+                f"after an epoch without updates every point should lie beyond the margin, "
+                f"t_n (w^T x_n + b) > {margin:g}; {outside:.1%} of the points do.",
             )
 
 

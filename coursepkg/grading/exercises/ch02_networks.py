@@ -22,66 +22,95 @@ from ..compare import close_to, expect_close, value_tolerance
 from ..definition import ExerciseDefinition, register
 
 
-def _count_hint(count: int, expected: int, sizes: list[int]) -> str:
-    """Which part of the count is missing or extra, from the layer widths alone."""
-    outputs, inputs = sum(sizes[1:]), sum(sizes[:-1])
-    if count == expected - outputs:
+def _parameters(n_in: int, width: int, n_out: int) -> int:
+    """The number of parameters of the n_in-width-n_out network, counted entry by entry in the
+    package's own layers (no formula: the exercise asks for one)."""
+    layers = [Linear(n_in, width, init="zeros"), Linear(width, n_out, init="zeros")]
+    return sum(p.value.size for layer in layers for p in layer.parameters())
+
+
+_KNOWN_WIDTHS = {
+    (2, 1, 9): 2,
+    (2, 1, 12): 2,
+    (2, 1, 13): 3,
+    (1, 1, 10): 3,
+    (784, 10, 79510): 100,
+    (784, 10, 79509): 99,
+    (4, 3, 100): 12,
+    (5, 5, 1000): 90,
+}
+"""Visible cases (n_in, n_out, budget) and the widest hidden layer, found by adding units to the
+package's network until one more would exceed the budget."""
+
+
+def _width_hint(width: int, n_in: int, n_out: int, budget: int) -> str:
+    """Why the answer is not the widest layer within the budget, from the network it describes."""
+    if width < 1:
+        return "Every case has room for at least one hidden unit."
+    count = _parameters(n_in, width, n_out)
+    if count > budget:
         return (
-            "That is the number of weights alone: every layer also has a bias per unit, "
-            "n_l of them."
+            f"A hidden layer of {width} units gives the network {count} parameters, more than "
+            f"the budget: does your count include both bias vectors (one entry per unit of "
+            f"each layer), and does it round down?"
         )
-    if count == expected + sizes[0]:
-        return "That counts biases for the inputs too: the input layer has no parameters."
-    if count == expected - outputs + inputs and inputs != outputs:
+    if _parameters(n_in, width + 1, n_out) <= budget:
         return (
-            "That counts n_{l-1} biases per layer: a layer's bias vector has one entry per "
-            "unit of that layer, n_l."
+            f"{width + 1} hidden units still fit within the budget "
+            f"({_parameters(n_in, width + 1, n_out)} parameters): the answer is the widest layer "
+            "that fits. Does your count hold parameters the network does not have (biases of the "
+            "inputs?), or does it round twice?"
         )
     return ""
 
 
 @register
-class CountParameters(ExerciseDefinition):
-    """2.1: the number of parameters of a chain of dense layers."""
+class WidestHiddenLayer(ExerciseDefinition):
+    """2.1: the widest hidden layer of a one-hidden-layer network within a parameter budget."""
 
-    id, answers, visible_seed = "2.1", ("count_parameters",), 21
+    id, answers, visible_seed = "2.1", ("widest_hidden_layer",), 21
 
     def draw(self, rng, hidden):
         if not hidden:
-            return {"sizes": [[2, 2, 1], [1, 3, 1], [784, 100, 10], [4, 8, 8, 3], [5, 5]]}, {}
-        # One list of every length from 2 to 6 and one more, widths from 1 to 1000: no table of
-        # the visible cases helps.
-        lengths = [2, 3, 4, 5, 6, int(rng.integers(2, 7))]
-        rng.shuffle(lengths)
-        return {"sizes": [rng.integers(1, 1001, n).tolist() for n in lengths]}, {}
+            return {"cases": [list(case) for case in _KNOWN_WIDTHS]}, {}
+        # Widths from 1 to 1000 and budgets anywhere between two widths, also exactly at one
+        # (where the rounding matters): no table of the visible cases helps.
+        cases = []
+        for number in range(10):
+            n_in, n_out = int(rng.integers(1, 1001)), int(rng.integers(1, 101))
+            width = int(rng.integers(1, 2001))
+            per_unit = n_in + n_out + 1
+            slack = 0 if number % 3 == 0 else int(rng.integers(1, per_unit))
+            cases.append([n_in, n_out, per_unit * width + n_out + slack])
+        return {"cases": cases}, {}
 
-    def respond(self, inputs, count_parameters):
-        return {"counts": [count_parameters(list(sizes)) for sizes in inputs["sizes"]]}
+    def respond(self, inputs, widest_hidden_layer):
+        return {"widths": [widest_hidden_layer(*case) for case in inputs["cases"]]}
 
     def reference(self, inputs, secrets):
-        # The package's own layers, counted entry by entry.
-        def count(sizes):
-            pairs = zip(sizes[:-1], sizes[1:], strict=True)
-            layers = [Linear(n_in, n_out, init="zeros") for n_in, n_out in pairs]
-            return sum(p.value.size for layer in layers for p in layer.parameters())
-
-        return {"counts": [count(sizes) for sizes in inputs["sizes"]]}
+        return {"widths": [_KNOWN_WIDTHS[tuple(case)] for case in inputs["cases"]]}
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        message = "the check received no counts from count_parameters."
-        counts = results_per_case(
-            response, "counts", len(inputs["sizes"]), "count_parameters", message=message
+        message = "the check received no widths from widest_hidden_layer."
+        cases = inputs["cases"]
+        widths = results_per_case(
+            response, "widths", len(cases), "widest_hidden_layer", message=message
         )
-        for sizes, count, want in zip(inputs["sizes"], counts, expected["counts"], strict=True):
-            name = f"count_parameters({list(sizes)})"
-            number = expect_int(count, name)
+        for (n_in, n_out, budget), got, want in zip(cases, widths, expected["widths"], strict=True):
+            name = f"widest_hidden_layer({n_in}, {n_out}, {budget})"
+            number = expect_int(got, name)
             if number != int(want):
-                hint = _count_hint(number, int(want), list(sizes))
+                hint = _width_hint(number, n_in, n_out, budget)
                 text = f"{name} is {number}, expected {int(want)}."
                 fail(f"{text} {hint}" if hint else text)
 
 
-_NAMES = ("Z1 = X W1 + b1", "A1 = tanh(Z1)", "Z2 = A1 W2 + b2")
+_NAMES = ("Z1 = W1 X + b1", "A1 = tanh(Z1)", "Z2 = W2 A1 + b2")
+
+
+def _dense_columns(W: np.ndarray, b: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """W X + b for samples in the columns of X, by the package's row-wise Linear layer."""
+    return Linear.from_weights(W.T, b)(X.T).T
 
 
 def _forward_hint(which: int, value, wanted: list[np.ndarray], inputs: dict) -> str:
@@ -94,22 +123,22 @@ def _forward_hint(which: int, value, wanted: list[np.ndarray], inputs: dict) -> 
 
 def _forward_slip(which: int, value: np.ndarray, wanted: list[np.ndarray], inputs: dict) -> str:
     Z1, _, Z2 = wanted
-    if which == 0 and close_to(value, Z1 - inputs["b1"], 1e-9):
+    if which == 0 and close_to(value, Z1 - inputs["b1"][:, None], 1e-9):
         return "It lacks the bias b1."
     if which == 1 and close_to(value, sigmoid(Z1), 1e-9):
         return "It is the logistic sigmoid of Z1; this hidden layer uses tanh."
     if which == 1 and close_to(value, Z1, 1e-9):
         return "It is Z1 itself: apply tanh."
-    if which == 2 and close_to(value, Z2 - inputs["b2"], 1e-9):
+    if which == 2 and close_to(value, Z2 - inputs["b2"][:, None], 1e-9):
         return "It lacks the bias b2."
-    if which == 2 and close_to(value, Linear.from_weights(inputs["W2"], inputs["b2"])(Z1), 1e-9):
+    if which == 2 and close_to(value, _dense_columns(inputs["W2"], inputs["b2"], Z1), 1e-9):
         return "It is computed from Z1; the output layer takes A1 = tanh(Z1)."
     return ""
 
 
 @register
 class ForwardPass(ExerciseDefinition):
-    """2.2: the forward pass of a one-hidden-layer tanh network, in matrix form."""
+    """2.2: the forward pass of a one-hidden-layer tanh network, samples in columns."""
 
     id, answers, visible_seed = "2.2", ("forward",), 22
 
@@ -117,15 +146,15 @@ class ForwardPass(ExerciseDefinition):
         if not hidden:
             N, D, H, K = 5, 3, 4, 2
         else:
-            # Four different sizes: a product in the wrong order or a missing transpose cannot
-            # give arrays of the right shapes by chance.
+            # Four different sizes: a product in the wrong order, a missing transpose or a bias
+            # added along the wrong axis cannot give arrays of the right shapes by chance.
             N, D, H = int(rng.integers(20, 41)), int(rng.integers(3, 10)), int(rng.integers(10, 20))
             K = int(rng.choice([k for k in range(2, 10) if k != D]))
         inputs = {
-            "X": rng.standard_normal((N, D)),
-            "W1": rng.standard_normal((D, H)),
+            "X": rng.standard_normal((D, N)),
+            "W1": rng.standard_normal((H, D)),
             "b1": rng.standard_normal(H),
-            "W2": rng.standard_normal((H, K)),
+            "W2": rng.standard_normal((K, H)),
             "b2": rng.standard_normal(K),
         }
         if hidden:  # weights of the usual size, so that tanh is not saturated everywhere
@@ -138,11 +167,9 @@ class ForwardPass(ExerciseDefinition):
         return {"result": forward(*(inputs[name].copy() for name in names))}
 
     def reference(self, inputs, secrets):
-        layer1 = Linear.from_weights(inputs["W1"], inputs["b1"])
-        layer2 = Linear.from_weights(inputs["W2"], inputs["b2"])
-        Z1 = layer1(inputs["X"])
+        Z1 = _dense_columns(inputs["W1"], inputs["b1"], inputs["X"])
         A1 = Tanh()(Z1)
-        return {"result": (Z1, A1, layer2(A1))}
+        return {"result": (Z1, A1, _dense_columns(inputs["W2"], inputs["b2"], A1))}
 
     def judge(self, response, expected, inputs, secrets, hidden):
         result = expect_tuple(response.get("result"), 3, "forward", "(Z1, A1, Z2)", lists=True)

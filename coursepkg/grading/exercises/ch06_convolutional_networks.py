@@ -1,6 +1,7 @@
 """Checks of the exercises of chapter 6, convolutional networks.
 
-Output sizes (6.1) are compared with known values; im2col (6.2) and average pooling (6.3) with
+Output sizes of dilated kernels (6.1) are compared with known values; im2col (6.2) and average
+pooling (6.3) with
 ``coursepkg``'s own ``Conv2d``, which computes both when given the right fixed weights: one-hot
 kernels copy each window position into its own output channel (the columns of im2col), and a
 stride-2 kernel of quarters on each channel averages 2x2 windows. When graded, the backward pass
@@ -17,23 +18,34 @@ from ..compare import close_to, diagnose, expect_close, gradient_tolerance, valu
 from ..definition import ExerciseDefinition, register
 
 _KNOWN_SIZES = {
-    (28, 5, 0, 1): 24,
-    (28, 3, 1, 1): 28,
-    (28, 5, 2, 2): 14,
-    (28, 4, 0, 3): 9,
-    (7, 7, 0, 1): 1,
-    (32, 3, 1, 2): 16,
+    (28, 5, 0, 1, 1): 24,
+    (28, 3, 1, 1, 1): 28,
+    (28, 5, 2, 2, 1): 14,
+    (28, 4, 0, 3, 1): 9,
+    (7, 7, 0, 1, 1): 1,
+    (32, 3, 1, 2, 1): 16,
+    (28, 3, 0, 1, 2): 24,
+    (28, 3, 2, 1, 2): 28,
+    (28, 5, 1, 2, 3): 9,
+    (7, 3, 0, 1, 3): 1,
+    (32, 3, 2, 3, 2): 11,
 }
-"""The old check cell's cases (H, k, p, s) and their output sizes, worked out by hand."""
+"""Visible cases (H, k, p, s, d) and their output sizes, found by counting the window positions
+that fit: the old check's cases without dilation (d = 1), then dilated kernels."""
 
 
-def _size_slips(H: int, k: int, p: int, s: int) -> dict[str, int]:
+def _size_slips(H: int, k: int, p: int, s: int, d: int) -> dict[str, int]:
     """The output sizes common slips give, by the slip's description."""
+    extent = d * (k - 1) + 1  # the rows a dilated kernel spans
+    room = H + 2 * p  # the padded input
+    ignored, d_times_k = (room - k) // s + 1, (room - d * k) // s + 1
     return {
-        "the + 1 is missing: a kernel that just fits gives one output.": (H + 2 * p - k) // s,
-        "it rounds up; the formula takes the floor of the division.": -((k - H - 2 * p) // s) + 1,
-        "the padding counts once; p rows are added on each side (2p).": (H + p - k) // s + 1,
-        "the stride s is ignored.": H + 2 * p - k + 1,
+        "the dilation is ignored: k taps, d rows apart, span d(k - 1) + 1 rows.": ignored,
+        "the kernel spans d k rows; its k taps, d rows apart, span d(k - 1) + 1.": d_times_k,
+        "the + 1 is missing: a kernel that just fits gives one output.": (room - extent) // s,
+        "it rounds up; the formula takes the floor of the division.": -((extent - room) // s) + 1,
+        "the padding counts once; p rows are added on each side (2p).": (H + p - extent) // s + 1,
+        "the stride s is ignored.": room - extent + 1,
     }
 
 
@@ -51,7 +63,7 @@ def _size_hint(sizes: list, cases: list) -> str:
 
 @register
 class OutputSize(ExerciseDefinition):
-    """6.1: the output size of a convolution or pooling layer along one axis."""
+    """6.1: the output size of a dilated convolution or pooling layer along one axis."""
 
     id, answers, visible_seed = "6.1", ("conv_output_size",), 61
 
@@ -59,31 +71,34 @@ class OutputSize(ExerciseDefinition):
         if not hidden:
             return {"cases": list(_KNOWN_SIZES)}, {}
         cases = []
-        for number in range(12):
-            # Every other case has padding and a stride that does not divide H + 2p - k, so
-            # that a missing 2p, floor or + 1 shows.
+        for number in range(16):
+            # Every other case has padding and a stride that does not divide the span left to
+            # the kernel, so that a missing 2p, floor or + 1 shows; three in four are dilated.
             tricky = number % 2 == 1
             while True:
-                H, k = int(rng.integers(5, 65)), int(rng.integers(1, 8))
+                H, k = int(rng.integers(5, 65)), int(rng.integers(2, 8))
                 p, s = int(rng.integers(int(tricky), 4)), int(rng.integers(1 + int(tricky), 5))
-                if k <= H + 2 * p and (not tricky or (H + 2 * p - k) % s):
+                d = 1 if number % 4 == 0 else int(rng.integers(2, 5))
+                room = H + 2 * p - d * (k - 1) - 1
+                if room >= 0 and (not tricky or room % s):
                     break
-            cases.append((H, k, p, s))
+            cases.append((H, k, p, s, d))
         return {"cases": cases}, {}
 
     def respond(self, inputs, conv_output_size):
-        return {"sizes": [conv_output_size(H, k, p, s) for H, k, p, s in inputs["cases"]]}
+        return {"sizes": [conv_output_size(H, k, p, s, d) for H, k, p, s, d in inputs["cases"]]}
 
     def reference(self, inputs, secrets):
-        return {"sizes": [_KNOWN_SIZES[case] for case in inputs["cases"]]}
+        return {"sizes": [_KNOWN_SIZES[tuple(case)] for case in inputs["cases"]]}
 
     def judge(self, response, expected, inputs, secrets, hidden):
         message = "conv_output_size did not return one value per case."
         sizes = results_per_case(
             response, "sizes", len(inputs["cases"]), "conv_output_size", message=message
         )
-        for (H, k, p, s), got, want in zip(inputs["cases"], sizes, expected["sizes"], strict=True):
-            name = f"conv_output_size(H={H}, k={k}, p={p}, s={s})"
+        cases = inputs["cases"]
+        for (H, k, p, s, d), got, want in zip(cases, sizes, expected["sizes"], strict=True):
+            name = f"conv_output_size(H={H}, k={k}, p={p}, s={s}, d={d})"
             if type(got) in (float, np.float32, np.float64):
                 fail(
                     f"{name} should be an integer (int), got {got!r} (a float): use integer "
@@ -92,7 +107,7 @@ class OutputSize(ExerciseDefinition):
             try:
                 expect_int(got, name, reference=int(want))
             except CheckError as exc:
-                hint = _size_hint(sizes, inputs["cases"])
+                hint = _size_hint(sizes, cases)
                 fail(f"{exc} {hint}" if hint else str(exc))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ...activations import ReLU, Tanh
 from ...bayes_linear import BayesianLinear, gaussian_kl, gaussian_kl_gradients
 from ...functional import sigmoid, softplus
+from ...gradcheck import numerical_gradient
 from ...losses import BinaryCrossEntropy
 from ...module import Sequential
 from ...variational import negative_elbo, predictive_entropy
@@ -113,31 +114,48 @@ class ReparameterizedWeights(ExerciseDefinition):
 
 
 def _package_layer(mu: np.ndarray, rho: np.ndarray, eps: np.ndarray) -> BayesianLinear:
-    """A BayesianLinear layer with these weights and noise and no bias (b = 0 + sigma * 0)."""
+    """A BayesianLinear layer with the weights mu + exp(rho) eps and no bias (b = 0 + sigma * 0).
+
+    The package parameterizes sigma = softplus(rho'); rho' = log(e^sigma - 1) gives sigma = e^rho
+    (rho stays within [-2.5, 2.5] here, where e^sigma - 1 neither overflows nor underflows)."""
     layer = BayesianLinear(*mu.shape)
-    layer.mu_W.value[...], layer.rho_W.value[...] = mu, rho
+    layer.mu_W.value[...] = mu
+    layer.rho_W.value[...] = np.log(np.expm1(np.exp(rho)))
     layer.freeze_noise()
     layer.eps_W, layer.eps_b = eps.copy(), np.zeros(mu.shape[1])
     return layer
 
 
+def _rho_grad_by_differences(case: dict, X: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """dL/drho of L = sum(G * forward(X)) by central differences through the package's layer."""
+    rho = np.array(case["rho"], dtype=float)
+
+    def loss():
+        return float(np.sum(G * _package_layer(case["mu"], rho, case["eps"]).forward(X)))
+
+    return numerical_gradient(loss, rho)
+
+
 def _rho_grad_hint(got, want: np.ndarray, rho: np.ndarray, eps: np.ndarray) -> str:
-    """The chain-rule slips of dL/drho = dL/dW * eps * sigmoid(rho)."""
+    """The chain-rule slips of dL/drho = dL/dW * eps * exp(rho)."""
     if type(got) is not np.ndarray or got.shape != want.shape or not np.all(np.isfinite(got)):
         return ""
-    slope = sigmoid(rho)
+    slope = np.exp(rho)
     if close_to(got * slope, want):
-        return "The factor dsigma/drho = sigmoid(rho) (the derivative of softplus) is missing."
-    if close_to(got * slope, want * softplus(rho)):
-        return "It uses softplus(rho) where its derivative sigmoid(rho) belongs."
+        return "The factor dsigma/drho = exp(rho) is missing."
+    if close_to(got * slope, want * sigmoid(rho)):
+        return (
+            "It uses sigmoid(rho), the slope of softplus (the chapter's sigma); here sigma = "
+            "exp(rho), whose slope is exp(rho)."
+        )
     if close_to(got * eps, want):
-        return "The noise eps is missing: dW/drho = eps * sigmoid(rho)."
+        return "The noise eps is missing: dW/drho = eps * exp(rho)."
     return ""
 
 
 @register
 class ReparamLinearBackward(ExerciseDefinition):
-    """8.2: the forward and backward passes of a sampled linear layer W = mu + softplus(rho) eps."""
+    """8.2: the forward and backward passes of a sampled linear layer W = mu + exp(rho) eps."""
 
     id, answers, visible_seed = "8.2", ("ReparamLinear",), 82
 
@@ -180,15 +198,21 @@ class ReparamLinearBackward(ExerciseDefinition):
         return {"results": results}
 
     def reference(self, inputs, secrets):
+        # The package's layer gives Z, dL/dX and dL/dmu (the same W, so the same values); its
+        # rho is another parameter, so dL/drho comes from central differences (the visible
+        # cases hold at most 12 weights).
         results = []
         for case in inputs["cases"]:
             layer = _package_layer(case["mu"], case["rho"], case["eps"])
             Z = layer.forward(case["X"])
             result = {"Z": Z, "grad_X": layer.backward(case["G"])}
-            result["mu_grad"], result["rho_grad"] = layer.mu_W.grad.copy(), layer.rho_W.grad.copy()
+            result["mu_grad"] = layer.mu_W.grad.copy()
+            result["rho_grad"] = _rho_grad_by_differences(case, case["X"], case["G"])
             layer.forward(case["X2"])
             layer.backward(case["G2"])
-            result["mu_grad2"], result["rho_grad2"] = layer.mu_W.grad, layer.rho_W.grad
+            result["mu_grad2"] = layer.mu_W.grad
+            second = _rho_grad_by_differences(case, case["X2"], case["G2"])
+            result["rho_grad2"] = result["rho_grad"] + second
             results.append(result)
         return {"results": results}
 
@@ -212,7 +236,7 @@ class ReparamLinearBackward(ExerciseDefinition):
 
         def grad_X_hint():
             if close_to(got.get("grad_X"), case["G"] @ mu.T):
-                return "It is grad_Z mu^T: use the sampled weights W = mu + softplus(rho) eps."
+                return "It is grad_Z mu^T: use the sampled weights W = mu + exp(rho) eps."
             return ""
 
         name = f"the input gradient dL/dX that {layer}.backward(grad_Z) returned"
