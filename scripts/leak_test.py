@@ -213,11 +213,15 @@ def search(folders: list[Path], solutions: list[Solution]) -> Report:
     """Search every file under ``folders`` (``.git`` excepted) for the ``solutions``."""
     searcher = Searcher(solutions)
     report = Report(hits=[])
+    done = set()  # a site inside the edition's folder is searched once
     for folder in folders:
         paths = [folder] if folder.is_file() else sorted(folder.rglob("*"))
         for path in paths:
             if not path.is_file() or ".git" in path.relative_to(folder).parts:
                 continue
+            if path.resolve() in done:
+                continue
+            done.add(path.resolve())
             lines = _text_lines(path)
             if lines is None:
                 report.skipped += 1

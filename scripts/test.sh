@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: lint, unit tests, notebooks re-executed with nbval (twice), the book build, the
-# browser test of every built page, and the Binder environment.
+# student edition and its leak test, the browser test of every built page, and the Binder
+# environment.
 # Sets up .venv on first use. Exits non-zero if any part fails.
 source "$(dirname "$0")/_venv.sh"
 NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
@@ -34,6 +35,20 @@ rm -rf _build
 build_start=$SECONDS
 jupyter-book build . -W -n --keep-going
 echo "==> book built in $((SECONDS - build_start)) s"
+
+echo "==> student edition: build it and its book, and search both for every solution line"
+edition_start=$SECONDS
+rm -rf _build/student_edition
+python scripts/build_student_edition.py --out _build/student_edition
+jupyter-book build _build/student_edition -W -n --keep-going
+python scripts/leak_test.py _build/student_edition --site _build/student_edition/_build/html
+# The control: the same search must find the solutions in the instructor's own book (which
+# shows them under "Show the solution" unless _config.yml says exercise_solutions: remove).
+if grep -qE '^ *exercise_solutions: *dropdown' _config.yml; then
+  python scripts/leak_test.py --expect-leaks _build/html | tail -n 1  # one line: its summary
+  echo "control: the leak test finds the solutions in the instructor's book"
+fi
+echo "==> student edition built and searched in $((SECONDS - edition_start)) s"
 
 echo "==> browser test: every page of the built book in Chromium (screenshots in _build/screenshots)"
 source scripts/_chromium.sh
