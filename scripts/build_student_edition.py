@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's coursepkg, wherever the script 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script colab_cell
 
 import colab_cell  # noqa: E402
+import leak_test  # noqa: E402
 
 from coursepkg.grading.exercise_format import has_solution_markers  # noqa: E402
 from coursepkg.grading.release import release  # noqa: E402
@@ -220,8 +221,7 @@ def problems(out: Path, instructor_url: str) -> list[str]:
     """What is wrong with the edition in ``out`` (empty if nothing): solution markers or stored
     outputs in exercise notebooks, this repository's address, relative links to nowhere."""
     found = []
-    # the URL as a whole: a student repository named like it plus a suffix does not count
-    names_instructor = re.compile(re.escape(instructor_url) + r"(?![\w-])")
+    names_instructor = leak_test.address_pattern(instructor_url)
     for path, text in _text_files(out):
         where = path.relative_to(out)
         if instructor_url and names_instructor.search(text):
@@ -262,7 +262,7 @@ def build(out: Path) -> list[Path]:
         "Written by scripts/build_student_edition.py; the next build replaces this folder.\n",
         encoding="utf-8",
     )
-    found = problems(out, instructor_url.removesuffix(".git"))
+    found = problems(out, instructor_url)
     if found:
         raise SystemExit("the student edition is not right:\n" + "\n".join(found))
     return notebooks

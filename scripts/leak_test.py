@@ -16,6 +16,10 @@ as it does on screen. A file line is a hit when it contains a solution line (whi
 compared as one space). Binary files (images, ``.npz``) are skipped and counted. ``.git``
 folders are not searched.
 
+Every line that links to the instructor's repository (``repository.url`` of ``_config.yml``,
+as GitHub, Binder and Colab write it) is reported too: a button or a Colab cell that opens it
+would open the solutions.
+
 Each hit is printed as ``file:line: solution line (notebook, exercise)``. Exit status: 0 when
 nothing is found, 1 when a solution line is found; with ``--expect-leaks`` the other way round
 (the control that shows the search can find a leak).
@@ -28,7 +32,7 @@ import html
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,12 +176,16 @@ def _notebook_strings(value, where: str):
             yield from _notebook_strings(v, f"{where}.{k}" if where else k)
 
 
-def _text_lines(path: Path):
-    """(place, line) for every line a reader of ``path`` sees; None if it is not text."""
+def _read(path: Path) -> str | None:
+    """The text of ``path``, or None if it is not UTF-8 text (an image, a font, ``.npz``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def _text_lines(path: Path, text: str):
+    """(place, line) for every line a reader of ``path``, holding ``text``, sees."""
     if path.suffix == ".ipynb":
         try:
             nb = json.loads(text)
@@ -205,12 +213,32 @@ class Report:
     """What a search found and how much it read."""
 
     hits: list[Hit]
+    addresses: list[tuple[Path, int]] = field(default_factory=list)  # (file, line)
     files: int = 0
     skipped: int = 0  # binary files
 
 
-def search(folders: list[Path], solutions: list[Solution]) -> Report:
-    """Search every file under ``folders`` (``.git`` excepted) for the ``solutions``."""
+def address_pattern(url: str) -> re.Pattern:
+    """Finds the repository ``url`` (``https://github.com/OWNER/NAME``) in any link to it: its
+    ``OWNER/NAME`` is in GitHub's, Binder's and Colab's addresses alike. A repository named
+    like it with a suffix (``NAME-student``) is another one."""
+    path = "/".join(url.rstrip("/").removesuffix(".git").split("/")[-2:])
+    return re.compile(r"(?<![\w.-])" + re.escape(path) + r"(?![\w-])")
+
+
+def instructor_url(root: Path = ROOT) -> str:
+    """The instructor's repository: ``repository.url`` in ``root``'s ``_config.yml``."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    return str((config.get("repository") or {}).get("url", ""))
+
+
+def search(
+    folders: list[Path], solutions: list[Solution], address: re.Pattern | None = None
+) -> Report:
+    """Search every file under ``folders`` (``.git`` excepted) for the ``solutions``, and, with
+    ``address``, for links to the instructor's repository (buttons, Colab cells)."""
     searcher = Searcher(solutions)
     report = Report(hits=[])
     done = set()  # a site inside the edition's folder is searched once
@@ -222,12 +250,17 @@ def search(folders: list[Path], solutions: list[Solution]) -> Report:
             if path.resolve() in done:
                 continue
             done.add(path.resolve())
-            lines = _text_lines(path)
-            if lines is None:
+            text = _read(path)
+            if text is None:
                 report.skipped += 1
                 continue
             report.files += 1
-            for where, line in lines:
+            if address is not None and address.search(text):
+                lines = text.splitlines()
+                report.addresses += [
+                    (path, n) for n, line in enumerate(lines, start=1) if address.search(line)
+                ]
+            for where, line in _text_lines(path, text):
                 line = normalize(line)
                 if line:
                     report.hits += [Hit(path, where, s) for s in searcher.search(line)]
@@ -244,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--expect-leaks", action="store_true", help="a control: succeed only if solutions are found"
     )
+    parser.add_argument(
+        "--instructor-url",
+        help="the instructor's repository, which nothing may link to "
+        "(default: repository.url of this repository's _config.yml)",
+    )
     args = parser.parse_args(argv)
     folders = args.folders + args.site
     if not folders:
@@ -256,17 +294,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not searched, the exercise's own text gives it: {s.line!r} ({s.notebook})")
     if not solutions:
         parser.error(f"no solution lines in {args.exercises}")
-    report = search(folders, solutions)
+    url = args.instructor_url or instructor_url()
+    report = search(folders, solutions, address_pattern(url) if url else None)
     for hit in report.hits:
         print(hit)
+    for path, n in report.addresses:
+        print(f"{path}:{n}: links to the instructor's repository {url}")
     found = len({h.solution for h in report.hits})
     print(
         f"searched {report.files} files ({report.skipped} binary files skipped) for "
-        f"{len(solutions)} solution lines: {len(report.hits)} hits of {found} solution lines"
+        f"{len(solutions)} solution lines: {len(report.hits)} hits of {found} solution lines; "
+        f"{len(report.addresses)} lines link to the instructor's repository"
     )
+    leaked = bool(report.hits or report.addresses)
     if args.expect_leaks:
-        return 0 if report.hits else 1
-    return 1 if report.hits else 0
+        return 0 if leaked else 1
+    return 1 if leaked else 0
 
 
 if __name__ == "__main__":

@@ -43,9 +43,28 @@ def solutions():
 def test_the_edition_holds_no_solution_line(built, solutions):
     """The leak test over every file of the edition: chapters (sources and outputs), released
     exercise notebooks, pages, the package, the configuration."""
-    report = leak_test.search([built], solutions)
+    report = leak_test.search([built], solutions, leak_test.address_pattern(INSTRUCTOR_URL))
     assert report.files > 100  # the package, the pages, the notebooks, MathJax
+    assert report.addresses == []
     assert [str(hit) for hit in report.hits] == []
+
+
+def test_a_button_to_the_instructor_repository_is_caught(tmp_path, solutions):
+    owner_name = INSTRUCTOR_URL.removeprefix("https://github.com/")
+    links = [
+        f"https://mybinder.org/v2/gh/{owner_name}/main?urlpath=lab/tree/book/x.ipynb",
+        f"https://colab.research.google.com/github/{owner_name}/blob/main/book/x.ipynb",
+        f"{INSTRUCTOR_URL}/edit/main/book/x.ipynb",
+        f"{STUDENT_URL}/edit/main/book/x.ipynb",  # not the instructor's
+    ]
+    page = tmp_path / "page.html"
+    page.write_text("\n".join(f'<a href="{link}">button</a>' for link in links) + "\n")
+    pattern = leak_test.address_pattern(INSTRUCTOR_URL)
+    assert leak_test.search([page], solutions, pattern).addresses == [
+        (page, 1),
+        (page, 2),
+        (page, 3),
+    ]
 
 
 def test_a_leaky_control_is_caught(built, solutions, tmp_path):
