@@ -93,6 +93,13 @@ This repository is generated from the course's own by `scripts/build_student_edi
 belong there.
 """
 
+INSTRUCTORS_NOTE = """\
+:::{note}
+This is the student edition of the course: its exercise notebooks are the student versions. The
+solution versions this page speaks of are in the instructor's own repository.
+:::
+"""
+
 ONLINE = """
 - **Binder** (nothing to install; the session ends when idle, so download your notebook before
   leaving): [open the exercises in Binder]({binder}). On the book's pages, the rocket icon of
@@ -185,6 +192,11 @@ def copy_sources(out: Path) -> None:
     for path in sorted((ROOT / "book").glob("*")):
         if path.suffix in (".md", ".ipynb"):
             shutil.copy2(path, out / "book" / path.name)
+    # The instructors' page speaks of the repository with the solutions; say that this is not it.
+    page = out / "book" / "instructors.md"
+    if page.is_file():
+        title, _, rest = page.read_text(encoding="utf-8").partition("\n")
+        page.write_text(f"{title}\n\n{INSTRUCTORS_NOTE}{rest}", encoding="utf-8")
 
 
 def set_colab_cells(out: Path, url: str, branch: str) -> list[Path]:
