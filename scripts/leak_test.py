@@ -6,10 +6,12 @@ Usage (from the repository root, in the project's environment)::
     python scripts/leak_test.py EDITION --site EDITION/_build/html   # and its built book
     python scripts/leak_test.py --expect-leaks _build/html   # a control: must find solutions
 
-The solution lines are every non-blank line inside a ``### BEGIN SOLUTION`` ... ``### END
-SOLUTION`` region of the instructor's exercise notebooks (``book/exercises/`` of this
-repository), stripped, except trivial ones with fewer than four letters or digits (a lone ``)``,
-``else:``), as in ``tests/test_grading_exercises.py``. Every file under the given folders is
+The solution lines are the lines inside the ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
+regions of the instructor's exercise notebooks (``book/exercises/`` of this repository),
+stripped, that say something about an answer (see ``telling``: not a line with fewer than four
+letters or digits, as in ``tests/test_grading_exercises.py``, nor one that computes nothing, such
+as ``return X`` or ``else:``), and that the exercises' own text does not give (a statement may
+prescribe a line; it is in the student version by design). Every file under the given folders is
 searched: text files line by line; notebooks (``.ipynb``) by every string they hold, cell sources
 and outputs alike; HTML with its tags removed and entities decoded, so that highlighted code reads
 as it does on screen. A file line is a hit when it contains a solution line (whitespace runs
@@ -20,9 +22,10 @@ Every line that links to the instructor's repository (``repository.url`` of ``_c
 as GitHub, Binder and Colab write it) is reported too: a button or a Colab cell that opens it
 would open the solutions.
 
-Each hit is printed as ``file:line: solution line (notebook, exercise)``. Exit status: 0 when
-nothing is found, 1 when a solution line is found; with ``--expect-leaks`` the other way round
-(the control that shows the search can find a leak).
+Each hit is printed as ``file:line: solution line (notebook, exercise)`` (in a notebook, the line
+is named by cell, field and line). Exit status: 0 when nothing is found, 1 when a solution line
+or a link is found; with ``--expect-leaks`` the other way round (the control that shows the
+search can find a leak).
 """
 
 from __future__ import annotations
