@@ -55,6 +55,19 @@ source scripts/_chromium.sh
 browser_start=$SECONDS
 python scripts/browser_test.py --require-alt
 echo "==> browser test took $((SECONDS - browser_start)) s"
+# The student edition's pages that differ from the instructor's in more than their buttons: the
+# exercise pages (stubs, no outputs) and the instructors' page (a note); its buttons are checked
+# against its own configuration.
+echo "==> browser test of the student edition's exercise pages"
+browser_start=$SECONDS
+edition_pages=(book/instructors.html)
+for page in _build/student_edition/_build/html/book/exercises/*.html; do
+  edition_pages+=("book/exercises/$(basename "$page")")
+done
+python scripts/browser_test.py --require-alt --root _build/student_edition \
+  --html _build/student_edition/_build/html --screenshots _build/screenshots/student_edition \
+  --only "${edition_pages[@]}"
+echo "==> browser test of the student edition took $((SECONDS - browser_start)) s"
 
 echo "==> Binder environment: a fresh venv from requirements.txt and runtime.txt runs a chapter"
 python scripts/binder_test.py
