@@ -307,9 +307,9 @@ def commit(out: Path, branch: str, url: str) -> bool:
     _git(out, "add", "--all")
     if has_tip.returncode == 0 and not _git(out, "status", "--porcelain", capture=True).strip():
         return False
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
-    ).stdout.strip()
+    describe = ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
+    source = subprocess.run(describe, capture_output=True, text=True).stdout.strip()
+    source = source or "an unknown commit"
     _git(out, "commit", "--quiet", "-m", f"Student edition, built from the course at {source}")
     return True
 
