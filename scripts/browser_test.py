@@ -3,6 +3,7 @@
 Usage (from the repository root, after ``jupyter-book build .``)::
 
     python scripts/browser_test.py [--html _build/html] [--screenshots _build/screenshots]
+    python scripts/browser_test.py --root EDITION --html EDITION/_build/html   # a student edition
 
 Serves the build on 127.0.0.1 (a random free port) and opens every HTML page it finds (no fixed
 list: new chapters are covered as soon as they are built) in Chromium driven by Playwright. The
@@ -382,6 +383,13 @@ def check_search(context, base: str, pages: list[str], shots: Path) -> list[str]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="the book's repository, whose _config.yml and sources the buttons are checked "
+        "against (default: this one; the student edition's folder for its book)",
+    )
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -393,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "its cell's metadata: mystnb.image.alt)",
     )
     args = parser.parse_args(argv)
+    globals()["ROOT"] = args.root.resolve()  # the book's repository, for the buttons' checks
 
     html = args.html.resolve()
     if not (html / "index.html").is_file():

@@ -50,9 +50,9 @@ if "google.colab" in sys.modules and importlib.util.find_spec("coursepkg") is No
     os.chdir(os.path.join(course, "{folder}"))  # this notebook's folder in the repository"""
 
 
-def repository() -> tuple[str, str]:
-    """(url, branch) from ``_config.yml``."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+def repository(root: Path = ROOT) -> tuple[str, str]:
+    """(url, branch) from the ``_config.yml`` in ``root``."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     repo = config.get("repository") or {}
     url = str(repo.get("url", "")).rstrip("/")
     if not url.startswith("https://"):
@@ -60,8 +60,9 @@ def repository() -> tuple[str, str]:
     return url, str(repo.get("branch", "main"))
 
 
-def cell_source(notebook: Path, url: str, branch: str) -> str:
-    folder = notebook.resolve().parent.relative_to(ROOT).as_posix()
+def cell_source(notebook: Path, url: str, branch: str, root: Path = ROOT) -> str:
+    """The set-up cell of ``notebook`` (a file under ``root``) for the repository ``url``."""
+    folder = notebook.resolve().parent.relative_to(root.resolve()).as_posix()
     name = url.rsplit("/", 1)[-1].removesuffix(".git")
     return TEMPLATE.format(name=name, branch=branch, url=url, folder=folder)
 
@@ -97,16 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every book/**/*.ipynb")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if outdated")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the repository (default: this one) or an edition"
+    )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(
-        p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+        p for p in (args.root / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
     )
-    url, branch = repository()
+    url, branch = repository(args.root)
     outdated = []
     for path in notebooks:
         text = path.read_text(encoding="utf-8")
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-        apply(nb, cell_source(path, url, branch))
+        apply(nb, cell_source(path, url, branch, args.root))
         new = nbformat.writes(nb)
         new += "" if new.endswith("\n") else "\n"  # as nbformat.write does
         if new == text:

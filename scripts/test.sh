@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: lint, unit tests, notebooks re-executed with nbval (twice), the book build, the
-# browser test of every built page, and the Binder environment.
+# student edition and its leak test, the browser test of every built page, and the Binder
+# environment.
 # Sets up .venv on first use. Exits non-zero if any part fails.
 source "$(dirname "$0")/_venv.sh"
 NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=300
@@ -35,11 +36,38 @@ build_start=$SECONDS
 jupyter-book build . -W -n --keep-going
 echo "==> book built in $((SECONDS - build_start)) s"
 
+echo "==> student edition: build it and its book, and search both for every solution line"
+edition_start=$SECONDS
+rm -rf _build/student_edition
+python scripts/build_student_edition.py --out _build/student_edition
+jupyter-book build _build/student_edition -W -n --keep-going
+python scripts/leak_test.py _build/student_edition --site _build/student_edition/_build/html
+# The control: the same search must find the solutions in the instructor's own book (which
+# shows them under "Show the solution" unless _config.yml says exercise_solutions: remove).
+if grep -qE '^ *exercise_solutions: *dropdown' _config.yml; then
+  python scripts/leak_test.py --expect-leaks _build/html | tail -n 1  # one line: its summary
+  echo "control: the leak test finds the solutions in the instructor's book"
+fi
+echo "==> student edition built and searched in $((SECONDS - edition_start)) s"
+
 echo "==> browser test: every page of the built book in Chromium (screenshots in _build/screenshots)"
 source scripts/_chromium.sh
 browser_start=$SECONDS
 python scripts/browser_test.py --require-alt
 echo "==> browser test took $((SECONDS - browser_start)) s"
+# The student edition's pages that differ from the instructor's in more than their buttons: the
+# exercise pages (stubs, no outputs) and the instructors' page (a note); its buttons are checked
+# against its own configuration.
+echo "==> browser test of the student edition's exercise pages"
+browser_start=$SECONDS
+edition_pages=(book/instructors.html)
+for page in _build/student_edition/_build/html/book/exercises/*.html; do
+  edition_pages+=("book/exercises/$(basename "$page")")
+done
+python scripts/browser_test.py --require-alt --root _build/student_edition \
+  --html _build/student_edition/_build/html --screenshots _build/screenshots/student_edition \
+  --only "${edition_pages[@]}"
+echo "==> browser test of the student edition took $((SECONDS - browser_start)) s"
 
 echo "==> Binder environment: a fresh venv from requirements.txt and runtime.txt runs a chapter"
 python scripts/binder_test.py
