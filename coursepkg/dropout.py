@@ -53,10 +53,10 @@ class Dropout(Module):
         if not self.training:
             self.mask = None
             return X
-        keep = self.rng.random(X.shape) >= self.p
+        u = self.rng.random(X.shape)  # one uniform draw per entry
         # The scale in X's dtype, so that float32 inputs stay float32.
-        self.mask = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
-        return X * self.mask
+        self.mask = (u >= self.p).astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
+        return self.mask * X
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_out = self._check_grad_out(self._shape, grad_out, self._shape)
