@@ -30,7 +30,9 @@ reported, which proves the book works offline. For every page it checks:
   carries in its output metadata (``image/png`` -> ``min_text_px``) the smallest font size, in
   pixels of the PNG, that matplotlib drew text with; the figure's displayed width over its natural
   width turns that into screen pixels, which must be at least ``MIN_FIGURE_TEXT_PX``. A figure
-  without that record (a notebook executed otherwise) cannot be measured, and is counted as such.
+  without that record (a notebook executed otherwise) cannot be measured, and is counted as such;
+- a sidebar shown as a drawer opens from its button: the menu on the phone, "On this page" at
+  1280 px.
 
 A full-page screenshot of every page goes to ``--screenshots`` (and one at phone width to
 ``--screenshots``/phone), with ``report.json`` listing every page, its load time and what was
@@ -277,6 +279,7 @@ def check_overflow(result: PageResult, probe: dict, label: str, strict: bool) ->
         "code_overflowing": len(probe["codeOver"]),
         "math": probe["math"],
         "math_overflowing": len(probe["mathOver"]),
+        "wider": [f"+{o['px']} px: {o['text']}" for o in probe["codeOver"] + probe["mathOver"]],
     }
     if probe["pageWidth"] > probe["width"] + 1:
         result.failures.append(
@@ -478,6 +481,7 @@ def check_page(
     overflow = pw_page.evaluate(OVERFLOW_PROBE_JS)
     check_overflow(result, overflow, str(DESKTOP["width"]), strict=True)
     check_figure_text(result, overflow, base, source)
+    check_sidebar_button(result, pw_page, "secondary", str(DESKTOP["width"]))
     collect(result, problems, external)
     return result
 
@@ -494,6 +498,23 @@ def check_phone(pw_page, base: str, page: str, shots: Path, result: PageResult) 
     shot.parent.mkdir(parents=True, exist_ok=True)
     pw_page.screenshot(path=str(shot), full_page=True)
     check_overflow(result, pw_page.evaluate(OVERFLOW_PROBE_JS), str(PHONE["width"]), strict=False)
+    check_sidebar_button(result, pw_page, "primary", str(PHONE["width"]))
+
+
+def check_sidebar_button(result: PageResult, pw_page, side: str, label: str) -> None:
+    """The visible button for a sidebar shown as a drawer (the menu on a phone, "On this page"
+    at 1280 px) must open it: the theme moves the sidebar into a dialog, which must be open."""
+    button = pw_page.locator(f".{side}-toggle").filter(visible=True)
+    if button.count() == 0:
+        return  # the sidebar is shown beside the article: no button needed
+    button.first.click()
+    try:
+        pw_page.wait_for_function(
+            f"() => document.querySelector('#pst-{side}-sidebar-modal[open]') !== null",
+            timeout=3000,
+        )
+    except Exception:  # noqa: BLE001 - reported as a failure
+        result.failures.append(f"at {label} px the {side} sidebar's button does not open it")
 
 
 def collect(result: PageResult, problems: list[str], external: set[str]) -> None:
