@@ -21,17 +21,31 @@ reported, which proves the book works offline. For every page it checks:
 - notebook pages have the Binder and Colab launch buttons pointing at their own notebook, and every
   page built from a source file has the repository, issue and edit buttons (with its source path);
 - every link into the book resolves to a built file, and its ``#fragment`` to an element id;
-- search (``search.html?q=...``) finds each chapter from the longest word of its title.
+- search (``search.html?q=...``) finds each chapter from the longest word of its title;
+- nothing is wider than the screen, on a 1280 px wide window and on a 390 px wide phone: the page
+  itself never scrolls sideways (at either width), and at 1280 px no code block (a cell's code or
+  its printed output, solutions unfolded) and no display equation scrolls sideways or is clipped
+  inside its box. On the phone a code block or an equation wider than the screen scrolls inside
+  its own box, as a phone reader expects, and such boxes are counted and listed but allowed;
+- figure text is large enough to read at 1280 px: a figure stored by ``scripts/run_notebooks.py``
+  carries in its output metadata (``image/png`` -> ``min_text_px``) the smallest font size, in
+  pixels of the PNG, that matplotlib drew text with; the figure's displayed width over its natural
+  width turns that into screen pixels, which must be at least ``MIN_FIGURE_TEXT_PX``. A figure
+  without that record (a notebook executed otherwise) cannot be measured, and is counted as such;
+- a sidebar shown as a drawer opens from its button: the menu on the phone, "On this page" at
+  1280 px.
 
-A full-page screenshot of every page goes to ``--screenshots`` (plus a phone-sized one of the first
-pages), with ``report.json`` listing every page, its load time and what was found. Exits 1 if any
-check fails.
+A full-page screenshot of every page goes to ``--screenshots`` (and one at phone width to
+``--screenshots``/phone), with ``report.json`` listing every page, its load time and what was
+found. Exits 1 if any check fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -67,6 +81,12 @@ KNOWN_HARMLESS = [
         "itself is loaded only if a reader starts live code, which this book does not offer",
     ),
 ]
+# The window sizes of the overflow check: a laptop's browser window and a common phone.
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# The smallest figure text, in screen pixels at 1280 px, that the check accepts. The book's prose
+# is 16 px; 9 px is about the smallest a reader can still read without zooming.
+MIN_FIGURE_TEXT_PX = 9.0
 MATH_IN_SOURCE = re.compile(r"(?<![\\$])\$[^$\s][^$]*?\$|\$\$.+?\$\$", re.DOTALL)
 # Raw TeX left in rendered text means math that was not typeset.
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$\\[a-zA-Z]")
@@ -112,6 +132,66 @@ async () => {
 }
 """
 
+# What is wider than its box, measured after every <details> (a folded solution) is opened: the
+# page itself (anything reaching past the window's right edge), every code block (<pre>: a cell's
+# code, its printed output, a code block of the prose) and every display equation (MathJax puts it
+# in an mjx-container that scrolls, or clips when a theme hides the overflow).
+OVERFLOW_PROBE_JS = """
+() => {
+  document.querySelectorAll('details').forEach((d) => { d.open = true; });
+  const text = (el) => (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  const shown = (el) => el.getClientRects().length > 0 && el.clientWidth > 0;
+  const wider = (el) => el.scrollWidth - el.clientWidth;
+  const code = [...document.querySelectorAll('main pre')].filter(shown);
+  const codeOver = code.filter((el) => wider(el) > 1).map((el) => ({
+    px: wider(el), text: text(el),
+    kind: el.closest('.cell_input, .highlight') && !el.closest('.cell_output') ? 'code' : 'output',
+  }));
+  const maths = [...document.querySelectorAll('main mjx-container[display="true"]')].filter(shown);
+  const mathOver = maths.map((el) => {
+    // The typeset formula's own width against the box it has: scrolled or clipped, both count.
+    const inner = el.querySelector('mjx-math') || el;
+    const box = el.parentElement.closest('div.math') || el;
+    const px = Math.max(wider(el), wider(box),
+                        inner.getBoundingClientRect().width - el.clientWidth);
+    return { px: Math.round(px), text: (el.querySelector('mjx-assistive-mml') || el)
+      .textContent.trim().replace(/\\s+/g, ' ').slice(0, 60) };
+  }).filter((m) => m.px > 1);
+  // The page: anything that reaches past the right edge and is not inside a box that scrolls.
+  const sticking = [];
+  if (root.scrollWidth > width + 1) {
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= width + 1) continue;
+      let inside = false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) {
+          inside = true;
+          break;
+        }
+      }
+      if (!inside && !sticking.some((s) => s.el.contains(el))) {
+        sticking.push({ el, desc: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+          + (el.className && typeof el.className === 'string'
+             ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
+          + ' "' + text(el).slice(0, 30) + '" to ' + Math.round(r.right) + ' px' });
+      }
+    }
+  }
+  // Figures: each image's displayed width over its natural width (the file's own pixels).
+  const figures = [...document.querySelectorAll('main img')].filter(
+    (i) => i.naturalWidth > 0 && shown(i)).map((i) => ({
+      src: i.currentSrc || i.src, scale: i.getBoundingClientRect().width / i.naturalWidth,
+      natural: i.naturalWidth, shown: Math.round(i.getBoundingClientRect().width) }));
+  return {
+    width, pageWidth: root.scrollWidth, sticking: sticking.map((s) => s.desc).slice(0, 5),
+    code: code.length, codeOver, math: maths.length, mathOver, figures,
+  };
+}
+"""
+
 
 @dataclass
 class PageResult:
@@ -124,6 +204,10 @@ class PageResult:
     images: int = 0
     links: int = 0
     screenshot: str = ""
+    # Overflow counts per window width ("1280", "390"): code blocks, equations, and how many of
+    # each are wider than their box; the page's own width.
+    overflow: dict = field(default_factory=dict)
+    figure_text: list = field(default_factory=list)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -167,6 +251,74 @@ def source_has_math(source: Path) -> bool:
         text = source.read_text(encoding="utf-8")
     text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.DOTALL)  # code spans and blocks
     return bool(MATH_IN_SOURCE.search(text))
+
+
+@functools.cache
+def figure_text_sizes(source: Path) -> dict[str, float]:
+    """Smallest text of each recorded figure of a notebook, in PNG pixels, by the PNG's sha256.
+
+    Jupyter Book (myst-nb) names a figure's file after the sha256 of its PNG bytes, which matches
+    a page's ``<img>`` to its notebook output. ``scripts/run_notebooks.py`` records the size.
+    """
+    if source.suffix != ".ipynb":
+        return {}
+    sizes = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            size = output.get("metadata", {}).get("image/png", {}).get("min_text_px")
+            if png and size:
+                sizes[hashlib.sha256(base64.b64decode(png)).hexdigest()] = float(size)
+    return sizes
+
+
+def check_overflow(result: PageResult, probe: dict, label: str, strict: bool) -> None:
+    """Record a page's overflow probe; the page overflowing always fails, boxes only if strict."""
+    result.overflow[label] = {
+        "page_width": probe["pageWidth"],
+        "code": probe["code"],
+        "code_overflowing": len(probe["codeOver"]),
+        "math": probe["math"],
+        "math_overflowing": len(probe["mathOver"]),
+        "wider": [f"+{o['px']} px: {o['text']}" for o in probe["codeOver"] + probe["mathOver"]],
+    }
+    if probe["pageWidth"] > probe["width"] + 1:
+        result.failures.append(
+            f"at {label} px the page is {probe['pageWidth']} px wide: {probe['sticking']}"
+        )
+    boxes = [
+        f"{len(probe['codeOver'])} of {probe['code']} code blocks",
+        f"{len(probe['mathOver'])} of {probe['math']} display equations",
+    ]
+    if probe["codeOver"] or probe["mathOver"]:
+        worst = sorted(probe["codeOver"] + probe["mathOver"], key=lambda o: -o["px"])[:3]
+        detail = "; ".join(f"+{o['px']} px: {o['text']}" for o in worst)
+        message = f"at {label} px {' and '.join(boxes)} are wider than their box ({detail})"
+        (result.failures if strict else result.warnings).append(message)
+
+
+def check_figure_text(result: PageResult, probe: dict, base: str, source: Path | None) -> None:
+    """Smallest figure text on screen, where the notebook recorded the size it was drawn at."""
+    sizes = figure_text_sizes(source) if source is not None else {}
+    unmeasured = 0
+    for figure in probe["figures"]:
+        if not figure["src"].startswith(base + "_images/"):
+            continue  # logos and button icons
+        digest = figure["src"].rsplit("/", 1)[-1].split(".")[0]
+        if digest not in sizes:
+            unmeasured += 1
+            continue
+        on_screen = sizes[digest] * figure["scale"]
+        name = figure["src"][len(base) - 1 :]
+        result.figure_text.append({"image": name, "px": round(on_screen, 1)})
+        if on_screen < MIN_FIGURE_TEXT_PX:
+            result.failures.append(
+                f"figure text {on_screen:.1f} px on screen (drawn at {sizes[digest]:.1f} px, "
+                f"{figure['natural']} px wide shown at {figure['shown']} px) is below "
+                f"{MIN_FIGURE_TEXT_PX} px: {name}"
+            )
+    if unmeasured:
+        result.warnings.append(f"{unmeasured} figures without a recorded text size")
 
 
 def harmless(message: str) -> str | None:
@@ -325,8 +477,45 @@ def check_page(
     shot.parent.mkdir(parents=True, exist_ok=True)
     pw_page.screenshot(path=str(shot), full_page=True)
     result.screenshot = shot.relative_to(shots).as_posix()
+
+    # Overflow and figure text at 1280 px (after the screenshot: it opens folded solutions).
+    overflow = pw_page.evaluate(OVERFLOW_PROBE_JS)
+    check_overflow(result, overflow, str(DESKTOP["width"]), strict=True)
+    check_figure_text(result, overflow, base, source)
+    check_sidebar_button(result, pw_page, "secondary", str(DESKTOP["width"]))
     collect(result, problems, external)
     return result
+
+
+def check_phone(pw_page, base: str, page: str, shots: Path, result: PageResult) -> None:
+    """The page at phone width: it must not scroll sideways; a full-page screenshot of it."""
+    pw_page.goto(base + page, wait_until="load")
+    pw_page.evaluate(
+        "async () => { if (window.MathJax && MathJax.startup && MathJax.startup.promise)"
+        " await MathJax.startup.promise; }"
+    )
+    pw_page.wait_for_load_state("networkidle")
+    shot = shots / "phone" / (page[: -len(".html")] + ".png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    pw_page.screenshot(path=str(shot), full_page=True)
+    check_overflow(result, pw_page.evaluate(OVERFLOW_PROBE_JS), str(PHONE["width"]), strict=False)
+    check_sidebar_button(result, pw_page, "primary", str(PHONE["width"]))
+
+
+def check_sidebar_button(result: PageResult, pw_page, side: str, label: str) -> None:
+    """The visible button for a sidebar shown as a drawer (the menu on a phone, "On this page"
+    at 1280 px) must open it: the theme moves the sidebar into a dialog, which must be open."""
+    button = pw_page.locator(f".{side}-toggle").filter(visible=True)
+    if button.count() == 0:
+        return  # the sidebar is shown beside the article: no button needed
+    button.first.click()
+    try:
+        pw_page.wait_for_function(
+            f"() => document.querySelector('#pst-{side}-sidebar-modal[open]') !== null",
+            timeout=3000,
+        )
+    except Exception:  # noqa: BLE001 - reported as a failure
+        result.failures.append(f"at {label} px the {side} sidebar's button does not open it")
 
 
 def collect(result: PageResult, problems: list[str], external: set[str]) -> None:
@@ -419,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context = browser.new_context(viewport=DESKTOP)
             print(f"==> {len(pages)} pages from {html} served at {base}", flush=True)
             for page in pages:
                 pw_page = context.new_page()
@@ -438,14 +627,16 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
             search_failures = check_search(context, base, pages, args.screenshots)
-            # A phone-sized look at the first pages (the sidebar collapses into a menu).
-            phone = browser.new_context(viewport={"width": 390, "height": 844})
-            for page in [p for p in pages if p.startswith("book/")][:2]:
+            # Every page again at phone width (the sidebar collapses into a menu).
+            phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            for result in results:
+                if not result.page.endswith(".html") or result.page == "index.html":
+                    continue  # index.html only redirects
                 pw_page = phone.new_page()
-                pw_page.goto(base + page, wait_until="networkidle")
-                shot = args.screenshots / "phone" / (page[: -len(".html")] + ".png")
-                shot.parent.mkdir(parents=True, exist_ok=True)
-                pw_page.screenshot(path=str(shot), full_page=False)
+                try:
+                    check_phone(pw_page, base, result.page, args.screenshots, result)
+                except Exception as exc:  # noqa: BLE001 - reported as a failure
+                    result.failures.append(f"could not check the page at phone width: {exc}")
                 pw_page.close()
             browser.close()
     finally:
@@ -464,6 +655,18 @@ def main(argv: list[str] | None = None) -> int:
             allowed.setdefault(item, []).append(result.page)
     for item, where in allowed.items():
         print(f"allowed on {len(where)} pages: {item}")
+    for label in (str(DESKTOP["width"]), str(PHONE["width"])):
+        counts = [r.overflow[label] for r in results if label in r.overflow]
+        wide = sum(c["page_width"] > int(label) + 1 for c in counts)
+        print(
+            f"overflow at {label} px: {sum(c['code_overflowing'] for c in counts)} of "
+            f"{sum(c['code'] for c in counts)} code blocks, "
+            f"{sum(c['math_overflowing'] for c in counts)} of {sum(c['math'] for c in counts)} "
+            f"display equations wider than their box; {wide} of {len(counts)} pages too wide"
+        )
+    sizes = [f["px"] for r in results for f in r.figure_text]
+    if sizes:
+        print(f"figure text at 1280 px: {len(sizes)} figures measured, smallest {min(sizes)} px")
     for item in search_failures:
         print(f"FAIL search: {item}")
     report = {

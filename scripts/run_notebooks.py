@@ -9,6 +9,13 @@ bars redrawn with carriage returns are collapsed to their final state (as Jupyte
 shows them), so the stored outputs stay small and the book shows one line per bar. The wall time
 and the kernel's peak memory are printed for each notebook; with ``--measure-only`` the files are
 left unchanged, which makes this the benchmark of the course's "under 3 minutes and 1.5 GB" rule.
+
+Every matplotlib figure a notebook shows also records, in its output's metadata
+(``image/png`` -> ``min_text_px``), the smallest font size matplotlib drew text with, in pixels
+of the stored PNG. The browser test (``scripts/browser_test.py``) turns it into the size a reader
+sees. The record is made by wrapping the kernel's PNG formatter for figures before the first
+cell runs (``FIGURE_TEXT_CODE``); it is not stored in the notebook, it changes no output that
+nbval compares (nbval ignores metadata), and the PNG itself is drawn exactly as without it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,43 @@ import nbformat
 from nbclient import NotebookClient
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+# Run in the kernel before the first cell, in two steps: loading pyplot's backend (the inline
+# one) makes it register its PNG formatter for figures once that cell has run; the wrapper, in
+# the second, draws with that formatter, noting the size of every piece of text
+# the Agg renderer draws (points times the renderer's dpi / 72 = pixels in the PNG).
+FIGURE_TEXT_CODE = [
+    "import matplotlib.pyplot as _plt\n_plt.switch_backend(_plt.get_backend())\ndel _plt",
+    """
+def _record_figure_text():
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.figure import Figure
+
+    formatter = get_ipython().display_formatter.formatters["image/png"]
+    draw_png = formatter.lookup_by_type(Figure)
+    draw_text = RendererAgg.draw_text
+    sizes = []
+
+    def recording_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if str(s).strip():
+            sizes.append(prop.get_size_in_points() * self.dpi / 72)
+        return draw_text(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    def png_with_text_size(fig):
+        sizes.clear()
+        RendererAgg.draw_text = recording_draw_text
+        try:
+            png = draw_png(fig)
+        finally:
+            RendererAgg.draw_text = draw_text
+        return (png, {"min_text_px": round(min(sizes), 2)}) if sizes else png
+
+    formatter.for_type(Figure, png_with_text_size)
+
+
+_record_figure_text()
+del _record_figure_text
+""",
+]
 PEAK_MEMORY_CODE = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
 
 
@@ -36,6 +80,10 @@ def run_notebook(path: Path, timeout: int, write: bool = True) -> tuple[float, f
         resources={"metadata": {"path": str(path.parent)}},
     )
     with client.setup_kernel():
+        for code in FIGURE_TEXT_CODE:  # run, not stored; execution counts stay as without it
+            nb.cells.insert(0, nbformat.v4.new_code_cell(code))
+            client.execute_cell(nb.cells[0], 0, store_history=False)
+            nb.cells.pop(0)
         start = time.perf_counter()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
