@@ -65,7 +65,9 @@ class DoubleBackward(ExerciseDefinition):
     id, answers, visible_seed = "3", ("Double",), 3
 
     def draw(self, rng, hidden):
-        shape = (int(rng.integers(20, 40)), int(rng.integers(20, 40))) if hidden else (3, 2)
+        # Hidden: new sizes, small enough that the response (about 11 kB at most) fits any cell
+        # output limit an instructor is likely to set (the grader's tests use 64 KiB).
+        shape = (int(rng.integers(8, 17)), int(rng.integers(8, 17))) if hidden else (3, 2)
         return {"X": rng.standard_normal(shape), "G": rng.standard_normal(shape)}, {}
 
     def respond(self, inputs, Double):  # noqa: N803 (the answer's name)
