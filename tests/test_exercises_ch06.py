@@ -87,64 +87,82 @@ def test_output_sizes_hard_coded_fail_hidden(solution):
 
 # 6.2 -------------------------------------------------------------------------------------------
 
-WINDOWS = "np.array([X[n, i:i+kh, j:j+kw].reshape(-1) for n in range(N) for {} for {}])"
-LOOPS = (
-    "def im2col(X, kh, kw):\n    N, H, W = X.shape\n    {}\n    Ho, Wo = H - kh + 1, W - kw + 1\n"
-)
+CONV_MATRIX = """
+def conv_matrix(K, H, W, s):
+    kh, kw = K.shape
+    Ho, Wo = {sizes}
+    M = np.zeros((Ho, Wo, H, W))
+    for i in range(Ho):
+        for j in range(Wo):
+            M[i, j, s * i : s * i + kh, s * j : s * j + kw] = {kernel}
+    return {result}
+"""
+FLOOR = "(H - kh) // s + 1, (W - kw) // s + 1"
+
+
+def conv_matrix_source(sizes=FLOOR, kernel="K", result="M.reshape(Ho * Wo, H * W)") -> str:
+    return CONV_MATRIX.format(sizes=sizes, kernel=kernel, result=result)
 
 
 @pytest.mark.parametrize(
     ("source", "phrase"),
     [
+        (conv_matrix_source(kernel="K[::-1, ::-1]"), "a convolution with the flipped kernel"),
         (
-            LOOPS.format("") + "    return " + WINDOWS.format("j in range(Wo)", "i in range(Ho)"),
-            "The rows are in the wrong order",
+            conv_matrix_source(result="M.transpose(0, 1, 3, 2).reshape(Ho * Wo, H * W)"),
+            "Its columns take the pixels column by column",
         ),
         (
-            LOOPS.format("kh, kw = kw, kh")
-            + "    return "
-            + WINDOWS.format("i in range(Ho)", "j in range(Wo)"),
-            "are kh (the window's height, along H) and kw (its width, along W) swapped?",
+            conv_matrix_source(result="M.transpose(1, 0, 2, 3).reshape(Ho * Wo, H * W)"),
+            "Its rows are in the wrong order",
         ),
+        (conv_matrix_source(result="M.reshape(Ho * Wo, H * W).T"), "the transpose?"),
         (
-            "from numpy.lib.stride_tricks import sliding_window_view\n\n"
-            "def im2col(X, kh, kw):\n"
-            "    return sliding_window_view(X, (kh, kw), axis=(1, 2)).reshape(-1, kh * kw).T\n",
-            "the transpose?",
+            conv_matrix_source(sizes="H - kh + 1, W - kw + 1").replace("s * ", ""),
+            "the stride s is ignored",
         ),
     ],
-    ids=["rows-by-column", "kh-kw-swapped", "transposed"],
+    ids=["flipped-kernel", "pixels-by-column", "rows-by-column", "transposed", "no-stride"],
 )
-def test_im2col_slips(solution, source, phrase):
+def test_conv_matrix_slips(solution, source, phrase):
     assert_fails("6.2", variant(solution, source), solution, phrase)
 
 
-def test_im2col_window_read_by_column(solution):
-    namespace = slipped(solution, "6.2", "cols[:, :, :, u * kw + v]", "cols[:, :, :, v * kh + u]")
-    assert_fails("6.2", namespace, solution, "Each window is read column by column")
-
-
-def test_im2col_wrong_window_names_the_row(solution):
-    source = LOOPS.format("") + "    return " + WINDOWS.format("i in range(Ho)", "j in range(Wo)")
-    source = source.replace("X[n, i:i+kh, j:j+kw]", "X[n, i:i+kh, max(j-1, 0):max(j-1, 0)+kw]")
+def test_conv_matrix_wrong_row_is_named(solution):
+    # The last output column of every row of outputs is left at zero.
+    source = conv_matrix_source().replace("for j in range(Wo)", "for j in range(Wo - 1)")
     assert_fails(
-        "6.2", variant(solution, source), solution, "of cols (image 0, output pixel (0, 1))"
+        "6.2",
+        variant(solution, source),
+        solution,
+        "row 2 of M (output pixel (0, 2), whose window starts at pixel (0, 4)) for H=8, W=7, s=2",
+        hidden_phrase="of M (output pixel (0, ",
     )
 
 
-def test_im2col_sliding_window_view_passes(solution):
-    source = (
-        "from numpy.lib.stride_tricks import sliding_window_view\n\n"
-        "def im2col(X, kh, kw):\n"
-        "    return sliding_window_view(X, (kh, kw), axis=(1, 2)).reshape(-1, kh * kw)\n"
-    )
+def test_conv_matrix_by_kernel_offsets_passes(solution):
+    # Another correct answer: one strided assignment per kernel entry, no loop over pixels.
+    source = """
+    def conv_matrix(K, H, W, s):
+        kh, kw = K.shape
+        Ho, Wo = (H - kh) // s + 1, (W - kw) // s + 1
+        M = np.zeros((Ho, Wo, H, W))
+        i, j = np.meshgrid(np.arange(Ho), np.arange(Wo), indexing="ij")
+        for u in range(kh):
+            for v in range(kw):
+                M[i, j, s * i + u, s * j + v] = K[u, v]
+        return M.reshape(Ho * Wo, H * W)
+    """
     namespace = variant(solution, source)
     assert visible("6.2", namespace) == "PASS exercise 6.2"
-    assert hidden("6.2", namespace, solution, 1) == "PASS"
+    for seed in (1, 2, 3):
+        assert hidden("6.2", namespace, solution, seed) == "PASS"
 
 
-def test_im2col_hard_coded_fails_hidden(solution):
-    assert_cheat_caught("6.2", replaying(solution, "6.2", "im2col"), solution, "im2col(X, ")
+def test_conv_matrix_hard_coded_fails_hidden(solution):
+    assert_cheat_caught(
+        "6.2", replaying(solution, "6.2", "conv_matrix"), solution, "conv_matrix(K, H="
+    )
 
 
 # 6.3 -------------------------------------------------------------------------------------------

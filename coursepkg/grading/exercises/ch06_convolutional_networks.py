@@ -1,10 +1,9 @@
 """Checks of the exercises of chapter 6, convolutional networks.
 
-Output sizes of dilated kernels (6.1) are compared with known values; im2col (6.2) and average
-pooling (6.3) with
-``coursepkg``'s own ``Conv2d``, which computes both when given the right fixed weights: one-hot
-kernels copy each window position into its own output channel (the columns of im2col), and a
-stride-2 kernel of quarters on each channel averages 2x2 windows. When graded, the backward pass
+Output sizes of dilated kernels (6.1) are compared with known values; the convolution's matrix
+(6.2) and average pooling (6.3) with ``coursepkg``'s own ``Conv2d``, which computes both: its
+outputs for one-hot images are the matrix's columns, and a stride-2 kernel of quarters on each
+channel averages 2x2 windows. When graded, the backward pass
 of 6.3 must agree with the instructor's derived one to rounding error.
 """
 
@@ -111,95 +110,117 @@ class OutputSize(ExerciseDefinition):
                 fail(f"{exc} {hint}" if hint else str(exc))
 
 
-def _one_hot_conv(X: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """im2col of grey images X (N, H, W) by coursepkg's Conv2d: filter u kw + v is the one-hot
-    kernel of window position (u, v), so output channel u kw + v of pixel (n, i, j) is
-    X[n, i + u, j + v], exactly (products with 1 and 0)."""
-    conv = Conv2d(1, kh * kw, (kh, kw), bias=False)
-    conv.W.value[...] = np.eye(kh * kw).reshape(kh, kw, 1, kh * kw)
-    return conv.forward(X[..., None]).reshape(-1, kh * kw)
-
-
-def _convolve(X: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The convolution of grey images X (N, H, W) with the kernel K (kh, kw), by Conv2d."""
-    conv = Conv2d(1, 1, K.shape, bias=False)
+def _matrix_by_conv(K: np.ndarray, H: int, W: int, s: int) -> np.ndarray:
+    """The matrix of the cross-correlation of an H x W grey image with K (kh, kw) at stride s,
+    by coursepkg's Conv2d: column a W + b is the layer's output for the one-hot image of pixel
+    (a, b), exactly (each output is K[u, v] times 1 plus zeros)."""
+    conv = Conv2d(1, 1, K.shape, stride=s, bias=False)
     conv.W.value[:, :, 0, 0] = K
-    return conv.forward(X[..., None])[..., 0]
+    one_hot_images = np.eye(H * W).reshape(H * W, H, W, 1)
+    return conv.forward(one_hot_images).reshape(H * W, -1).T
 
 
-def _im2col_hint(cols, want, N: int, Ho: int, Wo: int, kh: int, kw: int) -> str:
-    """Name the slip when cols holds the right values in another order."""
-    by_column = want.reshape(-1, kh, kw).transpose(0, 2, 1).reshape(-1, kh * kw)
-    if kh > 1 and kw > 1 and close_to(cols, by_column, 1e-9):
-        return (
-            "Each window is read column by column; read it row by row, as "
-            "X[n, i:i+kh, j:j+kw].reshape(-1) does."
-        )
-    by_j = want.reshape(N, Ho, Wo, -1).transpose(0, 2, 1, 3).reshape(-1, kh * kw)
-    if Ho > 1 and Wo > 1 and close_to(cols, by_j, 1e-9):
-        return (
-            "The rows are in the wrong order: output pixel (i, j) of image n belongs in row "
-            "n Ho Wo + i Wo + j (j runs fastest)."
-        )
+def _conv_matrix_hint(M, want, K, H: int, W: int, s: int, Ho: int, Wo: int) -> str:
+    """Name the slip when M has the right shape and wrong values, by building what the common
+    slips give."""
+    slips = {
+        "It is the matrix of a convolution with the flipped kernel K[::-1, ::-1]. The layers of "
+        "this chapter (and Conv2d) compute a cross-correlation: output (i, j) is the sum of "
+        "K[u, v] X[s i + u, s j + v], with no flip.": _matrix_by_conv(K[::-1, ::-1], H, W, s),
+        "Its columns take the pixels column by column; pixel (a, b) belongs in column a W + b, "
+        "as X.reshape(-1) orders them.": want.reshape(-1, H, W)
+        .transpose(0, 2, 1)
+        .reshape(-1, H * W),
+        "Its rows are in the wrong order: output (i, j) belongs in row i Wo + j (j runs "
+        "fastest), as Z.reshape(-1) orders them.": want.reshape(Ho, Wo, -1)
+        .transpose(1, 0, 2)
+        .reshape(Ho * Wo, -1),
+    }
+    for text, slip in slips.items():
+        if close_to(M, slip, 1e-9):
+            return text
     return ""
 
 
 @register
-class Im2col(ExerciseDefinition):
-    """6.2: im2col for a batch of grey images (stride 1, no padding)."""
+class ConvMatrix(ExerciseDefinition):
+    """6.2: a strided convolution of a grey image as one (Ho Wo, H W) matrix, and its transpose
+    as the input gradient (the transposed convolution)."""
 
-    id, answers, visible_seed = "6.2", ("im2col",), 62
+    id, answers, visible_seed = "6.2", ("conv_matrix",), 62
 
     def draw(self, rng, hidden):
-        if not hidden:  # the old check cell's inputs
-            X, K = rng.standard_normal((2, 6, 7)), rng.standard_normal((3, 2))
-            return {"X": X, "kh": 3, "kw": 2, "K": K}, {}
-        # 2 to 4, and kh != kw: then no mix-up of rows and columns gives the right values.
-        kh = int(rng.integers(2, 5))
-        kw = int(rng.choice([k for k in range(2, 5) if k != kh]))
-        N = int(rng.integers(2, 5))
-        H, W = int(rng.integers(kh + 2, 13)), int(rng.integers(kw + 2, 13))
-        X, K = rng.standard_normal((N, H, W)), rng.standard_normal((kh, kw))
-        return {"X": X, "kh": kh, "kw": kw, "K": K}, {}
+        if not hidden:
+            cases = [
+                {"K": rng.standard_normal((3, 2)), "H": 8, "W": 7, "s": 2},
+                {"K": rng.standard_normal((2, 3)), "H": 4, "W": 5, "s": 1},
+            ]
+            return {"cases": cases}, {}
+        # One case per stride 1, 2, 3, so that an answer that ignores the stride cannot pass;
+        # kh != kw, so that a kernel read transposed cannot fit. Sizes are small, so that the
+        # matrices (at most 42 x 72 entries, mostly zeros) make a small response.
+        cases = []
+        for s in (1, 2, 3):
+            kh = int(rng.integers(2, 5))
+            kw = int(rng.choice([k for k in range(2, 5) if k != kh]))
+            H, W = int(rng.integers(kh + 2, 9)), int(rng.integers(kw + 2, 10))
+            cases.append({"K": rng.standard_normal((kh, kw)), "H": H, "W": W, "s": s})
+        return {"cases": cases}, {}
 
-    def respond(self, inputs, im2col):
-        return {"cols": im2col(inputs["X"].copy(), inputs["kh"], inputs["kw"])}
+    def respond(self, inputs, conv_matrix):
+        matrices = []
+        for case in inputs["cases"]:
+            matrices.append(conv_matrix(case["K"].copy(), case["H"], case["W"], case["s"]))
+        return {"M": matrices}
 
     def reference(self, inputs, secrets):
-        return {"cols": _one_hot_conv(inputs["X"], inputs["kh"], inputs["kw"])}
+        cases = inputs["cases"]
+        return {"M": [_matrix_by_conv(c["K"], c["H"], c["W"], c["s"]) for c in cases]}
 
     def judge(self, response, expected, inputs, secrets, hidden):
-        X, kh, kw, K = inputs["X"], inputs["kh"], inputs["kw"], inputs["K"]
-        N, H, W = X.shape
-        Ho, Wo = (H - kh + 1, W - kw + 1)  # output rows and columns (stride 1, no padding)
-        name = f"im2col(X, {kh}, {kw}) for X of shape {X.shape}"
-        cols = response.get("cols")
-        swapped = (N * (H - kw + 1) * (W - kh + 1), kw * kh)
-        if type(cols) is np.ndarray and cols.shape == swapped != (N * Ho * Wo, kh * kw):
-            fail(
-                f"{name} has shape {cols.shape}, expected {(N * Ho * Wo, kh * kw)}: are kh (the "
-                "window's height, along H) and kw (its width, along W) swapped?"
-            )
-        if type(cols) is np.ndarray and cols.shape == (kh * kw, N * Ho * Wo) != swapped:
-            fail(
-                f"{name} has shape {cols.shape}, expected {(N * Ho * Wo, kh * kw)}: one row per "
-                "output pixel and one column per window position; the transpose?"
-            )
-        expect_array(cols, name, shape=(N * Ho * Wo, kh * kw), dtype="float")
-        want = expected["cols"]
-        if not close_to(cols, want, 1e-12):
-            hint = _im2col_hint(cols, want, N, Ho, Wo, kh, kw)
-            if hint:
-                fail(f"{name} holds the right values in the wrong places. {hint}")
-            row = int(np.argmax(np.any(np.abs(cols - want) > 1e-12 * np.abs(want).max(), axis=1)))
-            n, i, j = np.unravel_index(row, (N, Ho, Wo))
-            where = f"row {row} of cols (image {n}, output pixel ({i}, {j}))"
-            expect_close(cols[row], want[row], where, rtol=1e-12, relative_to="largest")
-        # What im2col is for: one matrix product computes the convolution.
-        product = "cols @ K.reshape(-1)"
-        expect_close(
-            (cols @ K.reshape(-1)).reshape(N, Ho, Wo), _convolve(X, K), product, rtol=1e-10
-        )
+        cases = inputs["cases"]
+        matrices = results_per_case(response, "M", len(cases), "conv_matrix")
+        for case, M, want in zip(cases, matrices, expected["M"], strict=True):
+            _judge_conv_matrix(M, want, case["K"], case["H"], case["W"], case["s"])
+
+
+def _judge_conv_matrix(M, want, K, H: int, W: int, s: int) -> None:
+    """Compare one answer M with the matrix ``want`` of the cross-correlation with K (kh, kw)
+    at stride s on H x W images; fail naming the slip."""
+    kh, kw = K.shape
+    Ho, Wo = (H - kh) // s + 1, (W - kw) // s + 1
+    name = f"conv_matrix(K, H={H}, W={W}, s={s}) for K of shape {K.shape}"
+    shape = (Ho * Wo, H * W)
+    if type(M) is np.ndarray and M.shape != shape:
+        slips = {
+            (H * W, Ho * Wo): "one row per output pixel and one column per input pixel; the "
+            "transpose?",
+            ((H - kh + 1) * (W - kw + 1), H * W): "the stride s is ignored: the window moves s "
+            "pixels at a time, so Ho = (H - kh) // s + 1.",
+        }
+        hint = slips.get(M.shape)
+        if hint:
+            fail(f"{name} has shape {M.shape}, expected {shape}: {hint}")
+    expect_array(M, name, shape=shape, dtype="float")
+    if not close_to(M, want, 1e-12):
+        hint = _conv_matrix_hint(M, want, K, H, W, s, Ho, Wo)
+        if hint:
+            fail(f"{name} holds the kernel's values in the wrong places. {hint}")
+        row = int(np.argmax(np.any(np.abs(M - want) > 1e-12 * np.abs(want).max(), axis=1)))
+        i, j = divmod(row, Wo)
+        where = f"row {row} of M (output pixel ({i}, {j}), whose window starts at pixel "
+        where += f"({s * i}, {s * j})) for H={H}, W={W}, s={s}"
+        expect_close(M[row], want[row], where, rtol=1e-12, relative_to="largest")
+    # What the matrix shows: its product is the layer's forward pass, and its transpose gives
+    # the layer's input gradient (hence "transposed convolution").
+    rng = np.random.default_rng(0)
+    X, G = rng.standard_normal((1, H, W, 1)), rng.standard_normal((1, Ho, Wo, 1))
+    conv = Conv2d(1, 1, K.shape, stride=s, bias=False)
+    conv.W.value[:, :, 0, 0] = K
+    forward = conv.forward(X).reshape(-1)
+    expect_close(M @ X.reshape(-1), forward, "M @ X.reshape(-1)", rtol=1e-10)
+    grad_X = conv.backward(G).reshape(-1)
+    expect_close(M.T @ G.reshape(-1), grad_X, "M.T @ grad_Z.reshape(-1)", rtol=1e-10)
 
 
 def _pool_by_conv(X: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
