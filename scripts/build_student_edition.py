@@ -100,6 +100,12 @@ solution versions this page speaks of are in the instructor's own repository.
 :::
 """
 
+OMIT = re.compile(
+    r"^% student edition: omit from here.*?^% student edition: omit to here\n", re.M | re.S
+)
+"""A region of the instructors' page that the edition leaves out: the list of ways to game the
+grader that its numbers cannot catch, which helps no honest student."""
+
 ONLINE = """
 - **Binder** (nothing to install; the session ends when idle, so download your notebook before
   leaving): [open the exercises in Binder]({binder}). On the book's pages, the rocket icon of
@@ -196,6 +202,9 @@ def copy_sources(out: Path) -> None:
     page = out / "book" / "instructors.md"
     if page.is_file():
         title, _, rest = page.read_text(encoding="utf-8").partition("\n")
+        rest = OMIT.sub("", rest)
+        if "% student edition: omit" in rest:  # a marker without its pair
+            raise SystemExit(f"{page}: an unpaired '% student edition: omit' marker")
         page.write_text(f"{title}\n\n{INSTRUCTORS_NOTE}{rest}", encoding="utf-8")
 
 

@@ -153,6 +153,28 @@ def test_the_edition_opens_student_notebooks_only(built):
     assert "book/exercises/" in readme and STUDENT_URL in readme
 
 
+def test_the_edition_leaves_out_the_ways_to_game_the_grader(built):
+    marker = "What the numbers cannot tell apart from a right answer"
+    assert marker in (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    page = (built / "book" / "instructors.md").read_text(encoding="utf-8")
+    assert marker not in page and "Richardson" not in page and "student edition: omit" not in page
+    assert "## 6. How grading works" in page and "## 7. Publishing" in page  # the rest is kept
+
+
+def test_an_unpaired_omit_marker_stops_the_build(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.ipynb"))
+    page = root / "book" / "instructors.md"
+    text = page.read_text(encoding="utf-8").replace("% student edition: omit to here\n", "")
+    page.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(edition, "ROOT", root)
+    monkeypatch.setattr(edition, "FILES", [])
+    monkeypatch.setattr(edition, "FOLDERS", [])
+    (tmp_path / "out" / "book").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="unpaired"):
+        edition.copy_sources(tmp_path / "out")
+
+
 def test_a_broken_link_or_the_instructor_address_is_reported(built, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(built, copy)
