@@ -203,7 +203,7 @@ def copy_sources(out: Path) -> None:
     if page.is_file():
         title, _, rest = page.read_text(encoding="utf-8").partition("\n")
         rest = OMIT.sub("", rest)
-        if "% student edition: omit" in rest:  # a marker without its pair
+        if re.search(r"^% student edition: omit", rest, re.M):  # a marker without its pair
             raise SystemExit(f"{page}: an unpaired '% student edition: omit' marker")
         page.write_text(f"{title}\n\n{INSTRUCTORS_NOTE}{rest}", encoding="utf-8")
 
