@@ -66,7 +66,7 @@ def scatter_classes(X: np.ndarray, y: np.ndarray, ax=None, **kwargs):
         )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best")
     return ax
 
 
