@@ -205,7 +205,9 @@ def prepare_hidden(
     folder.mkdir(parents=True, exist_ok=True)
     try:
         run = _run(graded, folder / assignment.path.name, options)
-        responses = hidden_checks.read_responses(run.cells, hidden, assignment.exercises)
+        responses = hidden_checks.read_responses(
+            run.cells, hidden, assignment.exercises, reference=True
+        )
     except Exception as exc:  # the exercises are then not graded, and the summary says why
         why = f"the instructor's notebook could not be run: {type(exc).__name__}: {exc}"
         responses = dict.fromkeys((e.id for e in assignment.exercises), why)

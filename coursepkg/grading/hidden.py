@@ -108,9 +108,26 @@ def with_probes(nb, exercises: list[Exercise], hidden: HiddenInputs):
     return nb
 
 
-def read_responses(cells: dict[str, dict], hidden: HiddenInputs, exercises: list[Exercise]):
+NO_RESPONSE = "the hidden check received no response from your notebook"
+"""Why a student's notebook has no response (its probe cell ran, but printed none)."""
+NO_REFERENCE_RESPONSE = (
+    "the hidden check's probe cell printed no response in the instructor's notebook"
+)
+"""The same for the instructor's reference run (``accept_reference`` says it is the
+instructor's: the exercise is then not graded)."""
+
+
+def read_responses(
+    cells: dict[str, dict],
+    hidden: HiddenInputs,
+    exercises: list[Exercise],
+    *,
+    reference: bool = False,
+):
     """Per exercise id, the decoded response of its probe cell, or a string saying why there
-    is none. ``cells`` is ``RunResult.cells``."""
+    is none. ``cells`` is ``RunResult.cells``; ``reference``: they are of the instructor's
+    reference run (``grade.prepare_hidden``), not of a student's notebook, and the messages
+    say so."""
     responses: dict[str, dict | str] = {}
     for exercise in exercises:
         record = cells.get(probe_id(hidden, exercise.id))
@@ -120,11 +137,10 @@ def read_responses(cells: dict[str, dict], hidden: HiddenInputs, exercises: list
         prefix = f"{RESPONSE_PREFIX} {exercise.id} "
         lines = [line for line in record.get("stdout", "").splitlines() if line.startswith(prefix)]
         if len(lines) != 1:
-            responses[exercise.id] = (
-                "the hidden check received no response from your notebook"
-                if not lines
-                else "the hidden check received more than one response"
-            )
+            if lines:
+                responses[exercise.id] = "the hidden check received more than one response"
+            else:
+                responses[exercise.id] = NO_REFERENCE_RESPONSE if reference else NO_RESPONSE
             continue
         try:
             responses[exercise.id] = decode_response(lines[0][len(prefix) :])
