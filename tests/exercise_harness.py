@@ -5,10 +5,13 @@ left out) in a fresh namespace, with answer cells optionally replaced; ``visible
 then run an exercise's visible check and its hidden check on a grading seed, and return the
 verdict line or the judge's message. No kernel, sandbox or nbval: ``test_grading_*`` test those.
 
-The chapter tests share the rest: ``notebook_fixtures`` (the instructor's and the stub
-namespaces), answers changed on top of the solution (``variant``, ``slipped``) or in the notebook
-(``with_answer``, ``with_slip``), a cheat that replays the visible check's results
-(``replaying``), and the two assertions ``assert_fails`` and ``assert_cheat_caught``.
+``solution_namespace`` and ``stub_namespace`` are a notebook's namespaces with the instructor's
+answers and with the released stubs, each run once per test session (``test_exercise_judges``
+runs every exercise's solution and stub through both checks). The chapter tests share the rest:
+``solution_fixture`` (the instructor's namespace as a fixture), answers changed on top of the
+solution (``variant``, ``slipped``) or in the notebook (``with_answer``, ``with_slip``), a cheat
+that replays the visible check's results (``replaying``), and the two assertions
+``assert_fails`` and ``assert_cheat_caught``.
 """
 
 from __future__ import annotations
@@ -122,21 +125,25 @@ def solution_namespace(prefix: str) -> dict:
     return notebook_namespace(prefix)
 
 
-def notebook_fixtures(prefix: str):
-    """Module-scoped fixtures ``(solution, stubs)`` of a notebook; in a test module::
+@functools.cache
+def stub_namespace(prefix: str) -> dict:
+    """The namespace of a notebook's released version (every answer a stub that raises
+    ``NotImplementedError``), run once per test session."""
+    return notebook_namespace(prefix, stubs=True)
 
-    solution, stubs = notebook_fixtures("04")
+
+def solution_fixture(prefix: str):
+    """A module-scoped fixture ``solution``: the instructor's namespace of a notebook; in a test
+    module::
+
+    solution = solution_fixture("04")
     """
 
     @pytest.fixture(scope="module")
     def solution() -> dict:
         return solution_namespace(prefix)
 
-    @pytest.fixture(scope="module")
-    def stubs() -> dict:
-        return notebook_namespace(prefix, stubs=True)
-
-    return solution, stubs
+    return solution
 
 
 def variant(solution: dict, source: str) -> dict:

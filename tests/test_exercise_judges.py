@@ -1,4 +1,11 @@
-"""Every course exercise's hidden judge turns a malformed response into a FAIL with a message.
+"""Every registered course exercise, judged alike: the instructor's solution passes, the stub
+fails, and the hidden judge turns a malformed response into a FAIL with a message.
+
+The exercises come from the registry of definitions (``coursepkg/grading/exercises/``), their
+solutions and stubs from the exercise notebooks (``exercise_harness``): a new or redesigned
+exercise is tested here without a line of its own. The example exercises of the instructors
+page (``exercises/examples.py``) have no notebook in the book; ``test_grading.py`` grades them
+end to end.
 
 A response comes from the student's kernel, which the student controls: keys may be missing,
 values may be ``Opaque`` (not plain data), None, NaN, text, or arrays of the wrong shape or
@@ -11,14 +18,71 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exercise_harness import EXERCISES, exercise_ids, expected_response, solution_namespace
+from exercise_harness import (
+    EXERCISES,
+    answer_source,
+    exercise_ids,
+    expected_response,
+    hidden,
+    prefix_of,
+    solution_namespace,
+    stub_namespace,
+    visible,
+)
 
 from coursepkg.grading.checks import CheckError
-from coursepkg.grading.definition import definition_for, draw_hidden, judge_response
+from coursepkg.grading.definition import definition_for, draw_hidden, judge_response, registered
+from coursepkg.grading.exercise_format import stub_solutions
+from coursepkg.grading.exercises import examples
 from coursepkg.grading.plain_data import Opaque
 
 PREFIXES = sorted(path.name[:2] for path in EXERCISES.glob("[0-9][0-9]_*_exercises.ipynb"))
 COURSE_EXERCISES = [(prefix, exercise) for prefix in PREFIXES for exercise in exercise_ids(prefix)]
+
+EXAMPLES = sorted(i for i, d in registered().items() if type(d).__module__ == examples.__name__)
+"""The example exercises' ids: no notebook of the book holds their solutions."""
+JUDGED = sorted(
+    (i for i in registered() if i not in EXAMPLES), key=lambda i: tuple(map(int, i.split(".")))
+)
+"""Every registered course exercise, 1.1 to 8.5."""
+SEEDS = range(1, 6)
+
+
+def test_every_registered_exercise_is_judged_here():
+    """The parametrization below covers the whole registry (but for the examples, which
+    ``test_grading.py`` grades), and every exercise it covers has a notebook."""
+    assert set(JUDGED) | set(EXAMPLES) == set(registered())
+    assert len(JUDGED) >= 31 and {"1.1", "8.5"} <= set(JUDGED)
+    assert EXAMPLES and not any("." in i for i in EXAMPLES)
+    assert sorted(e for _, e in COURSE_EXERCISES) == sorted(JUDGED)
+
+
+@pytest.mark.parametrize("exercise", JUDGED)
+def test_the_solution_passes_visible_and_hidden(exercise):
+    solution = solution_namespace(prefix_of(exercise))
+    assert visible(exercise, solution) == f"PASS exercise {exercise}"
+    assert [hidden(exercise, solution, solution, seed) for seed in SEEDS] == ["PASS"] * len(SEEDS)
+
+
+@pytest.mark.parametrize("exercise", JUDGED)
+def test_the_stub_fails_visible_and_hidden_saying_why(exercise):
+    """Both messages name the stub's NotImplementedError. Where the answer is a value (``w_nand
+    = ...``), the stub raises in the answer cell itself, which then defines nothing: both messages
+    say that it is not defined and that its cell must run without an error."""
+    prefix = prefix_of(exercise)
+    solution, stubs = solution_namespace(prefix), stub_namespace(prefix)
+    if all(name in stubs for name in definition_for(exercise).answers):
+        cause = "NotImplementedError"
+    else:
+        stub = stub_solutions(answer_source(prefix, exercise), exercise)
+        assert any(line.startswith("raise NotImplementedError") for line in stub.splitlines())
+        cause = "not defined: run your answer cell"
+    verdict = visible(exercise, stubs)
+    assert verdict.startswith(f"FAIL exercise {exercise}:") and cause in verdict, verdict
+    for seed in SEEDS:
+        message = hidden(exercise, stubs, solution, seed)
+        assert message != "PASS" and cause in message, (seed, message)
+
 
 HOSTILE_VALUES = [Opaque("list"), None, "text", float("nan"), np.array([np.nan])]
 

@@ -1,27 +1,13 @@
-"""The checks of chapter 3's exercises: the solution passes on the visible inputs and on five
-grading seeds, the blank version fails, common slips are named, and finite differences do not
-pass for a derivation."""
+"""The checks of chapter 3's exercises: common slips are named, and finite differences do not
+pass for a derivation (that the solution passes on the visible inputs and on five grading seeds,
+and the blank version fails, is tested in ``test_exercise_judges.py``)."""
 
 from __future__ import annotations
 
 import pytest
-from exercise_harness import hidden, notebook_fixtures, visible, with_answer, with_slip
+from exercise_harness import hidden, solution_fixture, visible, with_answer, with_slip
 
-EXERCISES = ("3.1", "3.2", "3.3")
-solution, stubs = notebook_fixtures("03")
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_solution_passes_visible_and_hidden(solution, exercise):
-    assert visible(exercise, solution) == f"PASS exercise {exercise}"
-    for seed in range(1, 6):
-        assert hidden(exercise, solution, solution, seed) == "PASS"
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_blank_fails(solution, stubs, exercise):
-    assert "NotImplementedError" in visible(exercise, stubs)
-    assert "NotImplementedError" in hidden(exercise, stubs, solution, 1)
+solution = solution_fixture("03")
 
 
 SLIPS = [

@@ -15,6 +15,7 @@ from coursepkg.grading import (
     expect_int,
     expect_true,
 )
+from coursepkg.grading.compare import diagnose
 from coursepkg.grading.exercise_format import FormatError, stub_solutions
 
 
@@ -141,6 +142,37 @@ def test_expect_gradients_names_the_wrong_array():
         expect_gradients(LyingBackward(), X)
     with pytest.raises(CheckError, match="should be a coursepkg Module"):
         expect_gradients(lambda X: X, X)
+
+
+RIGHT = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0], [0.0, 4.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    ("actual", "batch_size", "named"),
+    [
+        (2 * RIGHT, None, "twice the right values"),
+        (0.5 * RIGHT, None, "half the right values"),
+        (-RIGHT, None, "opposite sign"),
+        (-2 * RIGHT, None, "-2 times"),
+        (-0.5 * RIGHT, None, "-1/2 times"),
+        (3 * RIGHT, 3, "N = 3 (the batch size) times"),
+        (RIGHT / 3, 3, "divided by N = 3"),
+        (RIGHT.T, None, "the transpose"),
+        (np.zeros((3, 3)), None, "all zeros"),
+        (2 * RIGHT * (1 + 1e-7), None, "twice the right values"),  # within 1e-6: still named
+        (2 * RIGHT + 1e-5, None, ""),  # beyond 1e-6 of the largest entry: no slip named
+        (3 * RIGHT, None, ""),  # the batch size is not known
+        (RIGHT + 1.0, 3, ""),
+    ],
+)
+def test_diagnose_names_the_slip_that_close_to_recognizes(actual, batch_size, named):
+    said = diagnose(actual, RIGHT, batch_size=batch_size)
+    assert (named in said and said != "") if named else said == ""
+
+
+def test_diagnose_names_no_factor_of_a_value_that_overflows():
+    # 2 * 1e308 is inf: a test relative to that largest entry would accept anything as "twice".
+    assert diagnose(np.array([5.0, 3.0]), np.array([1e308, 1.0])) == ""
 
 
 def test_stub_keeps_indentation_and_code_outside_regions():

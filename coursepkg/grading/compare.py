@@ -106,13 +106,11 @@ _FACTORS = [
 ]
 
 
-def _matches(actual: np.ndarray, target: np.ndarray) -> bool:
-    scale = float(np.max(np.abs(target), initial=0.0))
-    return scale > 0 and bool(np.all(np.abs(actual - target) <= 1e-6 * scale))
-
-
 def diagnose(actual: np.ndarray, expected: np.ndarray, *, batch_size: int | None = None) -> str:
-    """The likely slip that turns ``expected`` into ``actual`` (same shape), or ``""``."""
+    """The likely slip that turns ``expected`` into ``actual`` (same shape), or ``""``.
+
+    Each candidate (a constant factor, the batch size, the transpose) is tested with
+    ``close_to``: equal up to 1e-6 of its largest entry."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape or not np.all(np.isfinite(actual)):
         return ""
@@ -120,23 +118,24 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, *, batch_size: int | None
         return ""
     if not np.any(actual):
         return "it is all zeros"
-    for factor, text in _FACTORS:
-        if _matches(actual, factor * expected):
-            return text
-    if batch_size and batch_size > 1:
-        n = batch_size
-        if _matches(actual, n * expected):
-            return (
-                f"it is N = {n} (the batch size) times the right values: a sum over the batch "
-                "where the mean belongs, or a missing division by N"
-            )
-        if _matches(actual, expected / n):
-            return (
-                f"it is the right values divided by N = {n} (the batch size): a mean where the "
-                "sum belongs, or a division by N too many"
-            )
+    with np.errstate(all="ignore"):  # a candidate that overflows is not finite: close_to refuses
+        for factor, text in _FACTORS:
+            if close_to(actual, factor * expected):
+                return text
+        if batch_size and batch_size > 1:
+            n = batch_size
+            if close_to(actual, n * expected):
+                return (
+                    f"it is N = {n} (the batch size) times the right values: a sum over the batch "
+                    "where the mean belongs, or a missing division by N"
+                )
+            if close_to(actual, expected / n):
+                return (
+                    f"it is the right values divided by N = {n} (the batch size): a mean where "
+                    "the sum belongs, or a division by N too many"
+                )
     if actual.ndim == 2 and actual.shape[0] == actual.shape[1] > 1:
-        if _matches(actual, expected.T):
+        if close_to(actual, expected.T):
             return "it is the transpose of the right matrix: a product in the wrong order?"
     return ""
 

@@ -93,6 +93,14 @@ def definition_for(exercise_id: str) -> ExerciseDefinition | None:
     return _REGISTRY.get(exercise_id)
 
 
+def registered() -> dict[str, ExerciseDefinition]:
+    """Every registered definition by exercise id (the course's and those of the example
+    exercises, ``exercises/examples.py``), in the order of registration."""
+    from . import exercises  # noqa: F401 (registers the course's definitions)
+
+    return dict(_REGISTRY)
+
+
 def _answers(definition: ExerciseDefinition, namespace: dict) -> list:
     missing = [name for name in definition.answers if name not in namespace]
     if missing:
@@ -197,5 +205,6 @@ __all__ = [
     "definition_for",
     "draw_hidden",
     "register",
+    "registered",
     "respond_hidden",
 ]

@@ -170,9 +170,11 @@ def csv_text(value, *, limit: int | None = None) -> str:
     return text
 
 
-def _run(graded, notebook: Path, options: GradingOptions) -> RunResult:
+def _run(
+    graded, notebook: Path, options: GradingOptions, hidden: hidden_checks.HiddenInputs
+) -> RunResult:
     """Write ``graded`` to ``notebook``, run it with nbval, and save it again with the outputs
-    of the run."""
+    of the run. The probe cells of ``hidden`` have no cell output limit."""
     nbformat = require("nbformat")
     nbformat.write(graded, notebook)
     run = run_notebook(
@@ -182,6 +184,7 @@ def _run(graded, notebook: Path, options: GradingOptions) -> RunResult:
         single_threaded=options.jobs > 1,
         limits=options.limits,
         sandbox=options.sandbox,
+        probe_token=hidden.token,
     )
     nbformat.write(with_outputs(graded, run), notebook)
     return run
@@ -204,8 +207,10 @@ def prepare_hidden(
     folder = work / reference_folder(seed) / _safe(assignment.name)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        run = _run(graded, folder / assignment.path.name, options)
-        responses = hidden_checks.read_responses(run.cells, hidden, assignment.exercises)
+        run = _run(graded, folder / assignment.path.name, options, hidden)
+        responses = hidden_checks.read_responses(
+            run.cells, hidden, assignment.exercises, reference=True
+        )
     except Exception as exc:  # the exercises are then not graded, and the summary says why
         why = f"the instructor's notebook could not be run: {type(exc).__name__}: {exc}"
         responses = dict.fromkeys((e.id for e in assignment.exercises), why)
@@ -256,7 +261,7 @@ def grade_one(
         hidden_checks.with_probes(graded, assignment.exercises, hidden)
         folder = work / run_folder_name(student) / _safe(chapter)
         folder.mkdir(parents=True, exist_ok=True)
-        run = _run(graded, folder / assignment.path.name, options)
+        run = _run(graded, folder / assignment.path.name, options, hidden)
         rows = score(
             student,
             chapter,

@@ -12,7 +12,9 @@ For every assignment, a grading run
 
 A probe cell calls ``definition.respond_hidden`` with the inputs packed into its source; the
 secrets (labels, true targets) never enter the kernel. Probe cell ids carry a random token, so
-that no cell of a submission can stand in for one.
+that no cell of a submission can stand in for one; the token also exempts the probe cells, and
+them alone, from the cell output limit (``pytest_results.py``), since a response can be larger
+than what a student's cell may print.
 """
 
 from __future__ import annotations
@@ -70,9 +72,21 @@ def draw(exercises: list[Exercise], seed: int) -> HiddenInputs:
     return hidden
 
 
+PROBE_ID_PREFIX = "grading-probe-"
+
+
 def probe_id(hidden: HiddenInputs, exercise_id: str) -> str:
     """The id of an exercise's probe cell in this grading run."""
-    return f"grading-probe-{hidden.token}-{exercise_id.replace('.', '-')}"
+    return f"{PROBE_ID_PREFIX}{hidden.token}-{exercise_id.replace('.', '-')}"
+
+
+def is_probe_id(cell_id, token: str | None) -> bool:
+    """Whether ``cell_id`` is the id of a probe cell of the grading run whose token is ``token``
+    (a cell of a submission may look like a probe, but cannot hold the run's token, drawn when
+    the run starts). No token: no cell is a probe."""
+    if not token or not isinstance(cell_id, str):
+        return False
+    return cell_id.startswith(f"{PROBE_ID_PREFIX}{token}-")
 
 
 def probe_source(exercise_id: str, inputs: dict) -> str:
@@ -87,15 +101,15 @@ def probe_source(exercise_id: str, inputs: dict) -> str:
 
 def with_probes(nb, exercises: list[Exercise], hidden: HiddenInputs):
     """``nb`` (a rebuilt notebook, changed in place and returned) with a probe cell right after
-    each exercise's check cell. Cells whose id collides with a probe's are dropped."""
+    each exercise's check cell. Cells whose id looks like a probe's of this run (``is_probe_id``)
+    are dropped: the probe cells are the only ones, and the grader's own."""
     from ._deps import require
 
     nbformat = require("nbformat")
     probes = {e.check_id: e.id for e in exercises}
-    taken = {probe_id(hidden, e.id) for e in exercises}
     cells = []
     for cell in nb.cells:
-        if cell.get("id") in taken:
+        if is_probe_id(cell.get("id"), hidden.token):
             continue
         cells.append(cell)
         if cell.cell_type == "code" and cell.get("id") in probes:
@@ -108,9 +122,26 @@ def with_probes(nb, exercises: list[Exercise], hidden: HiddenInputs):
     return nb
 
 
-def read_responses(cells: dict[str, dict], hidden: HiddenInputs, exercises: list[Exercise]):
+NO_RESPONSE = "the hidden check received no response from your notebook"
+"""Why a student's notebook has no response (its probe cell ran, but printed none)."""
+NO_REFERENCE_RESPONSE = (
+    "the hidden check's probe cell printed no response in the instructor's notebook"
+)
+"""The same for the instructor's reference run (``accept_reference`` says it is the
+instructor's: the exercise is then not graded)."""
+
+
+def read_responses(
+    cells: dict[str, dict],
+    hidden: HiddenInputs,
+    exercises: list[Exercise],
+    *,
+    reference: bool = False,
+):
     """Per exercise id, the decoded response of its probe cell, or a string saying why there
-    is none. ``cells`` is ``RunResult.cells``."""
+    is none. ``cells`` is ``RunResult.cells``; ``reference``: they are of the instructor's
+    reference run (``grade.prepare_hidden``), not of a student's notebook, and the messages
+    say so."""
     responses: dict[str, dict | str] = {}
     for exercise in exercises:
         record = cells.get(probe_id(hidden, exercise.id))
@@ -120,11 +151,10 @@ def read_responses(cells: dict[str, dict], hidden: HiddenInputs, exercises: list
         prefix = f"{RESPONSE_PREFIX} {exercise.id} "
         lines = [line for line in record.get("stdout", "").splitlines() if line.startswith(prefix)]
         if len(lines) != 1:
-            responses[exercise.id] = (
-                "the hidden check received no response from your notebook"
-                if not lines
-                else "the hidden check received more than one response"
-            )
+            if lines:
+                responses[exercise.id] = "the hidden check received more than one response"
+            else:
+                responses[exercise.id] = NO_REFERENCE_RESPONSE if reference else NO_RESPONSE
             continue
         try:
             responses[exercise.id] = decode_response(lines[0][len(prefix) :])

@@ -32,7 +32,8 @@ import numpy as np
 MAX_DEPTH = 6
 MAX_STRING = 2000
 MAX_TEXT = 16 * 1024 * 1024
-"""Largest encoded text ``loads`` accepts, in characters (the cell output limit is smaller)."""
+"""Largest encoded text ``loads`` accepts, in characters (a response is printed by a probe cell,
+whose output the notebook output limit bounds: 8 MiB by default)."""
 
 _INTEGERS = {
     "int": int,

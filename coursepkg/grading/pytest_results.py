@@ -7,7 +7,7 @@ outputs as notebook outputs. Written line by line and flushed, so that the resul
 that did run survive when a submission is killed at the overall time limit.
 
 This plugin runs in the grader's pytest process, outside the student's sandbox, which is why the
-records it writes can be trusted. Two options serve the sandbox:
+records it writes can be trusted. Three options serve the sandbox and the limits:
 
 - ``--grading-ipc PATH``: nbval's kernel manager talks to the kernel over ZeroMQ IPC sockets
   named ``PATH-<n>``, because a sandboxed kernel has no network, not even loopback; the sockets
@@ -17,6 +17,14 @@ records it writes can be trusted. Two options serve the sandbox:
   is dropped (errors are kept, cut short, so the cell still fails) and the record says so; past
   the notebook's the kernel is stopped and the cell fails saying so. Without this a print loop
   would fill the grader's memory, disk and gradebook.
+- ``--grading-probe-token TOKEN``: the grading run's probe token (``hidden.py``). While one of
+  the grader's own probe cells runs, whose ids carry it, nothing is cut at the cell's limit (the
+  response to the hidden inputs is not the student's output, and must be read whole); its output
+  still counts towards the notebook's. The running cell is known by its id as nbval read it from
+  the notebook before the kernel started, which the kernel cannot change; the grader drops any
+  other cell whose id carries the token (``hidden.with_probes``), which is drawn afresh for each
+  grading run, after the submissions were written. It reaches this process on its command line,
+  which a sandboxed kernel cannot see.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from .hidden import is_probe_id
 
 OUTPUT_LIMIT_MESSAGE = "output limit exceeded"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -40,6 +50,11 @@ def pytest_addoption(parser):
     parser.addoption("--grading-ipc", default=None, help="talk to the kernel over IPC at PATH")
     parser.addoption(
         "--grading-output-limits", default=None, help="CELL,NOTEBOOK output limits in bytes"
+    )
+    parser.addoption(
+        "--grading-probe-token",
+        default=None,
+        help="the grading run's probe token: its probe cells have no cell output limit",
     )
 
 
@@ -59,12 +74,17 @@ def _trimmed_error(msg):
     return msg
 
 
-def _limit_output(cell_limit: int, notebook_limit: int) -> None:
-    """Past ``cell_limit`` characters, a cell's further output is dropped (its errors kept,
-    cut short); past ``notebook_limit`` in all, the kernel is stopped."""
-    from nbval.plugin import IPyNbFile
+RUNNING_CELL = "_grading_running"
+"""Attribute of nbval's notebook (``IPyNbFile``) holding the id of the cell that is running."""
 
-    receive = IPyNbFile.get_kernel_message
+
+def limited_get_kernel_message(
+    receive, cell_limit: int, notebook_limit: int, probe_token: str | None = None
+):
+    """nbval's ``IPyNbFile.get_kernel_message`` (``receive``), with the output limits: past
+    ``cell_limit`` characters, a cell's further output is dropped (its errors kept, cut short),
+    unless a probe cell of ``probe_token``'s run is running; past ``notebook_limit`` in all,
+    the kernel is stopped."""
 
     def get_kernel_message(self, timeout=None, stream="iopub"):
         msg = receive(self, timeout=timeout, stream=stream)
@@ -81,14 +101,39 @@ def _limit_output(cell_limit: int, notebook_limit: int) -> None:
                 f"{OUTPUT_LIMIT_MESSAGE}: the notebook sent more than "
                 f"{notebook_limit // (1024 * 1024)} MiB of output; the kernel was stopped"
             )
-        if sent[cell] > cell_limit:
+        probe = is_probe_id(self.__dict__.get(RUNNING_CELL), probe_token)
+        if sent[cell] > cell_limit and not probe:
             self.__dict__["_grading_cut"] = cell_limit
             if msg.get("msg_type") == "error":
                 return _trimmed_error(msg)
             return dict(msg, msg_type="comm_msg", content={})  # nbval passes over comm messages
         return msg
 
-    IPyNbFile.get_kernel_message = get_kernel_message
+    return get_kernel_message
+
+
+def tracking_runtest(runtest):
+    """nbval's ``IPyNbCell.runtest`` (``runtest``), which also notes on the notebook which cell
+    is running: its id as nbval read it from the notebook file, before the kernel started."""
+
+    def run(self):
+        self.parent.__dict__[RUNNING_CELL] = self.cell.get("id")
+        try:
+            return runtest(self)
+        finally:
+            self.parent.__dict__.pop(RUNNING_CELL, None)
+
+    return run
+
+
+def _limit_output(cell_limit: int, notebook_limit: int, probe_token: str | None) -> None:
+    """Install the output limits into nbval (``limited_get_kernel_message``)."""
+    from nbval.plugin import IPyNbCell, IPyNbFile
+
+    IPyNbFile.get_kernel_message = limited_get_kernel_message(
+        IPyNbFile.get_kernel_message, cell_limit, notebook_limit, probe_token
+    )
+    IPyNbCell.runtest = tracking_runtest(IPyNbCell.runtest)
 
 
 def pytest_configure(config):
@@ -96,7 +141,7 @@ def pytest_configure(config):
     cell_limit = notebook_limit = 2**62
     if limits:
         cell_limit, notebook_limit = (int(x) for x in limits.split(","))
-        _limit_output(cell_limit, notebook_limit)
+        _limit_output(cell_limit, notebook_limit, config.getoption("--grading-probe-token"))
     ipc = config.getoption("--grading-ipc")
     if ipc:
         from .kernel_channels import use_sandbox_kernel
@@ -143,18 +188,24 @@ def pytest_runtest_makereport(item, call):
         message = str(call.excinfo.value)
     outputs = getattr(item, "test_outputs", None)
     cut = item.parent.__dict__.pop("_grading_cut", None) if item.parent is not None else None
+    record = cell_record(cell.get("id"), report.when, report.outcome, message, outputs, cut)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def cell_record(cell_id, when: str, outcome: str, message: str, outputs, cut) -> dict:
+    """The record of a cell: ``outputs`` as nbval collected them; ``cut``, the cell limit its
+    output went past (then a note says so), or None."""
     if cut:
         note = f"[output cut: the cell sent more than {cut // 1024} KiB]\n"
         outputs = [*(outputs or []), {"output_type": "stream", "name": "stderr", "text": note}]
-    record = {
-        "cell_id": cell.get("id"),
-        "when": report.when,
-        "outcome": report.outcome,
+    return {
+        "cell_id": cell_id,
+        "when": when,
+        "outcome": outcome,
         "message": message,
         "printed": _printed_text(outputs),
         "stdout": _printed_text(outputs, "stdout"),
         "outputs": _plain(outputs),
         "output_cut": bool(cut),
     }
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")

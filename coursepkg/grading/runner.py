@@ -64,10 +64,12 @@ def pytest_command(
     *,
     limits: SandboxLimits | None = None,
     ipc: Path | None = None,
+    probe_token: str | None = None,
 ) -> list[str]:
     """The pytest command line for ``notebook`` (run from the notebook's folder): the kernel of
     this environment, or with ``ipc``, the sandboxed kernel talking over IPC at that path; with
-    ``limits``, their output limits."""
+    ``limits``, their output limits, from which the probe cells of ``probe_token`` (the grading
+    run's, ``hidden.py``) are exempt but for the notebook's."""
     if ipc is None:
         kernel = ["--nbval-current-env"]
     else:
@@ -76,6 +78,8 @@ def pytest_command(
         cell_bytes = limits.cell_output_kb * 1024 if limits.cell_output_kb > 0 else 2**62
         total = limits.notebook_output_mb * 1024**2 if limits.notebook_output_mb > 0 else 2**62
         kernel.append(f"--grading-output-limits={cell_bytes},{total}")
+    if probe_token:
+        kernel.append(f"--grading-probe-token={probe_token}")
     return [
         sys.executable,
         "-m",
@@ -177,6 +181,7 @@ def run_notebook(
     single_threaded: bool = False,
     limits: SandboxLimits | None = None,
     sandbox: bool = False,
+    probe_token: str | None = None,
 ) -> RunResult:
     """Run ``notebook`` with nbval in its own folder (which must hold nothing else of value).
 
@@ -190,6 +195,8 @@ def run_notebook(
             the sandbox, the others only inside it.
         sandbox: run the kernel in the bubblewrap sandbox; False runs it as the grading user
             (unsafe with untrusted code).
+        probe_token: the grading run's probe token (``hidden.py``): its probe cells have no
+            cell output limit. It is passed on pytest's command line, never to the kernel.
     """
     notebook = Path(notebook).resolve()  # the sandbox mounts it by its absolute path
     folder = notebook.parent
@@ -214,7 +221,9 @@ def run_notebook(
     try:
         with open(folder / LOG_FILE, "wb") as log:
             process = subprocess.Popen(
-                pytest_command(notebook, cell_timeout, limits=limits, ipc=ipc),
+                pytest_command(
+                    notebook, cell_timeout, limits=limits, ipc=ipc, probe_token=probe_token
+                ),
                 cwd=folder,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

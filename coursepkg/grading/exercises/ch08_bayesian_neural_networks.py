@@ -325,7 +325,7 @@ class GaussianKLGradients(ExerciseDefinition):
             return {"mu": mu, "rho": rho, "priors": [(0.0, 1.0), (0.5, 1.5), (-1.0, 0.3)]}, {}
         # 600 to 2,000 elements: an elementwise finite difference is off by more than 1e-10 of
         # the gradient's size somewhere (measured in tests/test_exercises_ch08.py); the response
-        # (three priors, three arrays each) stays below 300 kB, far from the cell output limit.
+        # (three priors, three arrays each) stays below 300 kB, far from the output limits.
         shape = (int(rng.integers(25, 45)), int(rng.integers(25, 45)))
         mu = rng.standard_normal(shape) * rng.uniform(0.5, 2.0)
         rho = rng.uniform(-4.0, 3.0, shape)
