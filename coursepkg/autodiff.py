@@ -102,7 +102,7 @@ class Tensor:
 
         def vjp(g, X, Y):
             if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)  # the summed axes back, with length 1
+                g = np.expand_dims(g, axis)  # length-1 axes, so that g broadcasts against X
             return np.broadcast_to(g, X.shape).copy()
 
         return _unary("sum", lambda X: np.sum(X, axis=axis, keepdims=keepdims), self, vjp)
