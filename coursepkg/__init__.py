@@ -3,8 +3,12 @@
 Every layer follows one contract (see ``module.py``): ``forward(X)`` computes and remembers,
 ``backward(grad_out)`` accumulates parameter gradients and returns the input gradient.
 Plot helpers live in ``coursepkg.plotting`` (they need matplotlib and seaborn).
+The reverse-mode engine of chapter 9 is the submodule ``coursepkg.autodiff`` (``from coursepkg
+import autodiff as ad``): its ``ad.sigmoid``, ``ad.logsumexp``, ... take and return Tensors, so
+they are not mixed with the NumPy functions of the same names exported here.
 """
 
+from . import autodiff
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm
 from .bayes_linear import BayesianLinear
@@ -51,6 +55,7 @@ from .variational import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "autodiff",
     "Conv2d",
     "conv2d_naive",
     "Flatten",

@@ -136,6 +136,7 @@ def environment_runs() -> dict[str, tuple[str, object]]:
                 "seaborn",
                 "tqdm",
                 "ipykernel",
+                "autograd",
             ],
         )
 
