@@ -583,3 +583,27 @@ def test_python_and_the_package_are_mounted_after_the_private_tmp(tmp_path):
     private_tmp = args.index("/tmp", args.index("--tmpfs"))
     for folder in sandbox.python_folders() + sandbox.package_folders():
         assert args.index(folder) > private_tmp, folder
+
+
+def test_probe_responses_above_the_cell_limit_are_judged_in_the_sandbox(course, tmp_path_factory):
+    # Exercise 3's response is several KiB: at a 1 KiB cell limit the probe cells must still be
+    # read (they are the grader's, exempt from the students' cell limit). A student's cell that
+    # prints as much is cut, which costs no points.
+    instructor, student_nb = course
+    subs = tmp_path_factory.mktemp("probe-limit")
+    write(fill(student_nb, CORRECT), subs / "honest" / NAME)
+    loud = dict(CORRECT, **{"2": RIGHT + "\nprint('x' * 4000)"})
+    write(fill(student_nb, loud), subs / "loud" / NAME)
+    out = tmp_path_factory.mktemp("probe-limit-grades")
+    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
+    command += ["--out", str(out), "--cell-output-limit", "1", "--timeout", "120"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
+    assert results(rows, "honest") == ["pass", "pass", "pass"], rows
+    assert "not graded" not in (out / "hidden_seeds.txt").read_text(encoding="utf-8")
+    assert results(rows, "loud") == ["pass", "pass", "pass"], rows
+    saved = list((out / "runs").rglob("*.ipynb"))
+    loud_runs = [p for p in saved if "loud" in str(p)]
+    assert loud_runs and "output cut" in loud_runs[0].read_text(encoding="utf-8")
