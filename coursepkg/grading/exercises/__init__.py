@@ -15,5 +15,6 @@ from . import (  # noqa: F401
     ch06_convolutional_networks,
     ch07_mixture_density_networks,
     ch08_bayesian_neural_networks,
+    ch09_automatic_differentiation,
     examples,
 )
