@@ -52,8 +52,11 @@ from coursepkg.grading.release import release  # noqa: E402
 
 MARKER = ".student-edition"
 FILES = ["pyproject.toml", "requirements.txt", "runtime.txt", "references.bib", "_toc.yml"]
-FOLDERS = ["coursepkg", "data", "static", "book/images"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints")
+# benchmarks/: chapter 9 quotes its README (what was measured against PyTorch).
+FOLDERS = ["coursepkg", "data", "static", "book/images", "benchmarks"]
+IGNORE = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints", "results"
+)
 _LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 
 README = """\

@@ -195,6 +195,16 @@ def test_rmsnorm_taped_through_numpy_is_not_on_the_tape(solution):
     assert_fails("9.2", variant(solution, source), solution, phrase)
 
 
+def test_rmsnorm_taped_with_r_off_the_tape_is_named(solution):
+    # The classic slip: r from X.value is a constant to the sweep.
+    source = """
+    def rmsnorm_taped(X, gamma, eps):
+        r = np.sqrt(np.mean(X.value**2, axis=1, keepdims=True) + eps)
+        return X / r * gamma
+    """
+    assert_fails("9.2", variant(solution, source), solution, "as if r were a constant")
+
+
 ROW_MEAN = "row_mean = (H * normalized).mean(axis=1, keepdims=True)"
 RETURN = "return (H - normalized * row_mean) / self._r"
 
@@ -393,6 +403,35 @@ def test_multiplications_by_a_loop_over_the_products_pass(solution):
                 "forward_mode": forward + weights * tangent, "parameters": weights}
     """
     passes("9.3", variant(solution, source), solution)
+
+
+@pytest.mark.parametrize("kind", ["defaultdict", "OrderedDict", "Counter"])
+def test_multiplications_in_a_dict_subclass_pass(solution, kind):
+    source = f"""
+    import collections
+
+    def multiplications(sizes, N):
+        counts = collections.{kind}()
+        for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            counts["parameters"] = counts.get("parameters", 0) + a * b
+            counts["forward"] = counts.get("forward", 0) + N * a * b
+            counts["backward"] = counts.get("backward", 0) + N * a * b * (1 if layer == 0 else 2)
+        counts["reverse_mode"] = counts["forward"] + counts["backward"]
+        counts["forward_mode"] = counts["forward"] + counts["parameters"] * counts["backward"]
+        return counts
+    """
+    passes("9.3", variant(solution, source), solution)
+
+
+def test_forward_mode_that_skips_zero_tangents_is_told_to_count_densely(solution):
+    # Skipping the products that are zero for a weight gives F + P F; the hint says both ways.
+    namespace = slipped(
+        solution,
+        "9.3",
+        '"forward_mode": one_pass + weight_count * sweep',
+        '"forward_mode": one_pass + weight_count * one_pass',
+    )
+    assert_fails("9.3", namespace, solution, "counted densely in every layer")
 
 
 def test_multiplications_hard_coded_fail_hidden(solution):

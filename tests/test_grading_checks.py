@@ -15,7 +15,7 @@ from coursepkg.grading import (
     expect_int,
     expect_true,
 )
-from coursepkg.grading.compare import diagnose
+from coursepkg.grading.compare import diagnose, expect_close
 from coursepkg.grading.exercise_format import FormatError, stub_solutions
 
 
@@ -204,3 +204,14 @@ def test_stub_keeps_indentation_and_code_outside_regions():
 def test_unbalanced_markers_are_reported(source):
     with pytest.raises(FormatError):
         stub_solutions(source, "1.1")
+
+
+def test_values_that_print_alike_are_shown_with_all_their_digits():
+    # float32 arithmetic agrees to about 7 digits: at 6 digits the two numbers would read alike.
+    expected = np.linspace(1.0, 600.0, 50)
+    value = expected.astype(np.float32).astype(np.float64) * (1 + 1e-7)
+    with pytest.raises(CheckError) as caught:
+        expect_close(value, expected, "v", rtol=1e-12)
+    message = str(caught.value)
+    assert "514.42864031004638 instead of 514.42857142857144" in message, message
+    assert "relative difference 1e-07; float32 arithmetic rounds at about 6e-08" in message

@@ -233,14 +233,21 @@ def _expect_close(value, expected, name, rtol, atol, relative_to, dtype, batch_s
         raise _FiniteDifferencesError(
             f"{name} agrees with the derived values only to about {typical:.0e} of their "
             f"size{more}; a derived backward pass is exact up to rounding (about 1e-15), "
-            "finite differences are not (nor is a computation in float32). This exercise asks "
-            "for the derivation: compute the gradient from your formula, in float64."
+            "finite differences are not (nor is a computation in float32, or a formula that "
+            "leaves out a small term, such as an eps). This exercise asks for the derivation: "
+            "compute the gradient from your formula, in float64."
         )
     index = np.unravel_index(np.argmax(error - allowed), error.shape)
     where = f" at index {tuple(int(i) for i in index)}" if error.ndim else ""
+    got, want = f"{actual[index]:.6g}", f"{expected[index]:.6g}"
+    if got == want:  # too close to tell apart at 6 digits: show all of them, and the difference
+        relative = error[index] / (np.abs(expected[index]) or 1.0)
+        float32 = "; float32 arithmetic rounds at about 6e-08" if 1e-8 <= relative < 1e-5 else ""
+        got = f"{actual[index]:.17g}"
+        want = f"{expected[index]:.17g} (relative difference {relative:.0e}{float32})"
     message = (
-        f"{name} differs from the expected values{where}: {actual[index]:.6g} instead of "
-        f"{expected[index]:.6g} ({int(np.sum(off))} of {error.size} entries are off)"
+        f"{name} differs from the expected values{where}: {got} instead of {want} "
+        f"({int(np.sum(off))} of {error.size} entries are off)"
     )
     slip = diagnose(actual, expected, batch_size=batch_size)
     raise _ValuesDifferError(f"{message}; {slip}." if slip else f"{message}.", f"{message}.")
