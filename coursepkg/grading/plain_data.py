@@ -13,7 +13,9 @@ Encoding, by exact type (a subclass is not trusted to behave like its base):
   ``np.float32(1.0)`` comes back as an ``np.float32``;
 * real NumPy arrays (dtype bool, int, uint or float) as ``{"array": [...], "dtype", "shape"}``;
 * tuples and lists as ``{"tuple" | "list": [...]}``, dicts with string keys as
-  ``{"dict": [[key, value], ...]}`` (at most ``MAX_DEPTH`` deep);
+  ``{"dict": [[key, value], ...]}`` (at most ``MAX_DEPTH`` deep). The one exception to exact
+  types: a dict subclass (``defaultdict``, ``Counter``, ``OrderedDict``, an honest answer) is
+  sent as the plain dict of its items, read with ``dict``'s own method whatever it overrides;
 * anything else as ``{"opaque": type name}``, decoded to an ``Opaque`` that only says what it was.
 
 Floats keep every bit: JSON writes them with ``repr`` (NaN and infinities as ``NaN`` and
@@ -91,6 +93,8 @@ def encode(value, depth: int = 0):
         if value.dtype.kind not in "biuf" or value.dtype.name not in _DTYPES:
             return {"opaque": f"ndarray of dtype {value.dtype}"}
         return {"array": value.ravel().tolist(), "dtype": value.dtype.name, "shape": value.shape}
+    if isinstance(value, dict) and kind is not dict:
+        value, kind = dict(dict.items(value)), dict
     if kind in (tuple, list, dict) and depth >= MAX_DEPTH:
         return {"opaque": f"{kind.__name__} nested too deeply"}
     if kind in (tuple, list):
