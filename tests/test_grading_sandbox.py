@@ -506,6 +506,17 @@ def test_the_summary_warns_only_when_unsandboxed(sandboxed, unsandboxed):
     assert unsandboxed[3].count("WITHOUT a sandbox") == 2  # first and last line
 
 
+def run_grade(instructor, subs, out, *options: str) -> dict:
+    """Grade the folder ``subs`` (sandboxed) into ``out``; its gradebook's rows by (student,
+    exercise)."""
+    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
+    command += ["--out", str(out), *options]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        return {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
+
+
 def test_killed_runs_are_not_graded(course, tmp_path_factory):
     instructor, student_nb = course
     subs = tmp_path_factory.mktemp("slow")
@@ -513,12 +524,8 @@ def test_killed_runs_are_not_graded(course, tmp_path_factory):
     slow["3"] = "import time\n\ntime.sleep(4)\n" + CORRECT["3"]
     write(fill(student_nb, slow), subs / "slow" / NAME)
     out = tmp_path_factory.mktemp("slow-grades")
-    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
-    command += ["--out", str(out), "--cell-timeout", "5", "--timeout", "7"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    with open(out / "gradebook.csv", newline="") as f:
-        rows = {r["exercise"]: r for r in csv.DictReader(f)}
+    graded = run_grade(instructor, subs, out, "--cell-timeout", "5", "--timeout", "7")
+    rows = {exercise: row for (_, exercise), row in graded.items()}
     assert rows["1"]["result"] == "pass"
     assert rows["3"]["result"] == "not graded"
     assert rows["3"]["points"] == "0"
@@ -595,12 +602,7 @@ def test_probe_responses_above_the_cell_limit_are_judged_in_the_sandbox(course, 
     loud = dict(CORRECT, **{"2": RIGHT + "\nprint('x' * 4000)"})
     write(fill(student_nb, loud), subs / "loud" / NAME)
     out = tmp_path_factory.mktemp("probe-limit-grades")
-    command = [sys.executable, "-m", "coursepkg.grading", "grade", str(instructor), str(subs)]
-    command += ["--out", str(out), "--cell-output-limit", "1", "--timeout", "120"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    with open(out / "gradebook.csv", newline="") as f:
-        rows = {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
+    rows = run_grade(instructor, subs, out, "--cell-output-limit", "1", "--timeout", "120")
     assert results(rows, "honest") == ["pass", "pass", "pass"], rows
     assert "not graded" not in (out / "hidden_seeds.txt").read_text(encoding="utf-8")
     assert results(rows, "loud") == ["pass", "pass", "pass"], rows
