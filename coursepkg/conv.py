@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._validation import as_float_array, check_nonnegative_int, check_positive_int
+from .batch_chunks import map_chunks, sum_in_order
 from .module import Module, Parameter
 
 
@@ -185,18 +186,29 @@ class Conv2d(Module):
         Xp = np.pad(X, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else X
         # cols gets one more column, of ones, when the layer has a bias: the bias is then the
         # weight of an input that is always 1, and one product computes Z.
-        ones = self.b is not None
-        if C == 1:
-            cols_T = self._grey_columns(Xp[..., 0], Ho, Wo, ones)
-        else:
-            cols_T = self._columns(Xp, Ho, Wo, ones).T
         W_mat = self.W.value.reshape(-1, self.out_channels)
-        if ones:
+        if self.b is not None:
             W_mat = np.concatenate([W_mat, self.b.value[None, :]])
-        # cols_T.T is cols: one row per output pixel (n, i, j), one column per weight (u, v, c).
-        Z = cols_T.T @ W_mat  # (N Ho Wo, C_out)
-        self._cols_T, self._shape = cols_T, (N, H, W, C, Ho, Wo)
-        return Z.reshape(N, Ho, Wo, self.out_channels)
+        Z = np.empty((N, Ho, Wo, self.out_channels), dtype=np.result_type(Xp, W_mat))
+
+        def forward_chunk(images: slice) -> np.ndarray:
+            cols_T = self._im2col_T(Xp[images], Ho, Wo)
+            # cols_T.T is cols: one row per output pixel (n, i, j), one column per weight (u, v, c)
+            np.matmul(cols_T.T, W_mat, out=Z[images].reshape(-1, self.out_channels))
+            return cols_T
+
+        # im2col and the product, a few images at a time (coursepkg/batch_chunks.py)
+        self._cols_T = map_chunks(forward_chunk, N)
+        self._shape = (N, H, W, C, Ho, Wo)
+        return Z
+
+    def _im2col_T(self, Xp: np.ndarray, Ho: int, Wo: int) -> np.ndarray:
+        """cols^T of the padded images Xp: (kh kw C [+ 1], N Ho Wo), a last row of ones if the
+        layer has a bias."""
+        ones = self.b is not None
+        if Xp.shape[3] == 1:
+            return self._grey_columns(Xp[..., 0], Ho, Wo, ones)
+        return self._columns(Xp, Ho, Wo, ones).T
 
     def _columns(self, Xp: np.ndarray, Ho: int, Wo: int, ones: bool) -> np.ndarray:
         """im2col: the (N Ho Wo, kh kw C [+ 1]) matrix whose rows are the windows of the padded
@@ -243,31 +255,42 @@ class Conv2d(Module):
         N, H, W, C, Ho, Wo = shape if shape is not None else (0,) * 6
         F = self.out_channels
         grad_Z = self._check_grad_out(shape, grad_Z, (N, Ho, Wo, F))
-        G = grad_Z.reshape(N * Ho * Wo, F)  # rows match the rows of cols
-        # As in Linear: dL/dW_mat = cols^T G (its last row is dL/db, the column sums of G, when
-        # cols has the column of ones), and dL/dcols = G W_mat^T.
-        cols_T = self._cols_T
-        if cols_T.flags.c_contiguous:
-            grad_W_mat = cols_T @ G
-        else:  # the same product, ordered so that BLAS reads cols in its memory order (faster)
-            grad_W_mat = (G.T @ cols_T.T).T
-        K = self.W.size // F
-        self.W.grad += grad_W_mat[:K].reshape(self.W.shape)
-        if self.b is not None:
-            self.b.grad += grad_W_mat[K]
-        if not self.input_grad:
-            return None
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        # dL/dcols = G W_mat^T, one block of columns per weight position (u, v) at a time:
-        # block (u, v) is G @ W[u, v].T, shape (N Ho Wo, C). col2im then sends it back to the
-        # strided grid of pixels that position (u, v) read in forward. The loop runs over the
-        # kh*kw kernel offsets only, and reusing one block-sized buffer keeps it in cache.
         W_blocks = self.W.value.reshape(kh * kw, C, F).transpose(0, 2, 1)  # (kh kw, F, C)
-        block = np.empty((N * Ho * Wo, C), dtype=np.result_type(G, W_blocks))
-        grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=block.dtype)
-        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
-            np.matmul(G, W_blocks[k], out=block)
-            grad_Xp[window] += block.reshape(N, Ho, Wo, C)
+        dtype = np.result_type(grad_Z, W_blocks)
+        grad_Xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype) if self.input_grad else None
+
+        def backward_chunk(images: slice, cols_T: np.ndarray) -> np.ndarray:
+            G = grad_Z[images].reshape(-1, F)  # rows match the rows of cols
+            # As in Linear: dL/dW_mat = cols^T G (its last row is dL/db, the column sums of G,
+            # when cols has the column of ones), and dL/dcols = G W_mat^T.
+            if cols_T.flags.c_contiguous:
+                grad_W_mat = cols_T @ G
+            else:  # the same product, ordered so that BLAS reads cols in its memory order
+                grad_W_mat = (G.T @ cols_T.T).T
+            if grad_Xp is not None:
+                # dL/dcols, one block of columns per weight position (u, v) at a time: block
+                # (u, v) is G @ W[u, v].T, shape (n Ho Wo, C). col2im then sends it back to the
+                # strided grid of pixels that position (u, v) read in forward. The loop runs over
+                # the kh*kw kernel offsets only; one block-sized buffer is reused.
+                n = images.stop - images.start
+                block = np.empty((n * Ho * Wo, C), dtype=dtype)
+                grad_chunk = grad_Xp[images]
+                for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
+                    np.matmul(G, W_blocks[k], out=block)
+                    grad_chunk[window] += block.reshape(n, Ho, Wo, C)
+            return grad_W_mat
+
+        # one chunk of images at a time; the chunks' weight gradients are added in chunk order
+        parts = map_chunks(backward_chunk, N, self._cols_T)
+        if parts:
+            grad_W_mat = sum_in_order(parts)
+            K = self.W.size // F
+            self.W.grad += grad_W_mat[:K].reshape(self.W.shape)
+            if self.b is not None:
+                self.b.grad += grad_W_mat[K]
+        if grad_Xp is None:
+            return None
         return grad_Xp[:, ph : ph + H, pw : pw + W]
 
     def parameters(self) -> list[Parameter]:

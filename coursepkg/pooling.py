@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batch_chunks import map_chunks
 from .conv import _pair, check_images, output_size, window_offsets
 from .module import Module
 
@@ -39,20 +40,25 @@ class MaxPool2d(Module):
                 f"{where}: the {kh}x{kw} pooling window is larger than the {H}x{W} input."
             )
         Ho, Wo = output_size(H, kh, sh, 0), output_size(W, kw, sw, 0)
-        # A running maximum over the kh*kw window positions, each step vectorized over all
-        # windows at once; a strict ">" keeps the first maximum when values are equal.
         index_type = np.int8 if kh * kw <= 128 else np.int32  # small: less memory to move
-        A = None
+        A = np.empty((N, Ho, Wo, C), dtype=X.dtype)
         argmax = np.zeros((N, Ho, Wo, C), dtype=index_type)
-        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
-            candidate = X[window]
-            if A is None:
-                A = candidate.copy()
-                continue
-            larger = (candidate > A).view(np.int8)  # 1 where this position is a new maximum
-            np.maximum(A, candidate, out=A)
-            # argmax = where(larger, k, argmax), several times faster as arithmetic
-            argmax += larger * index_type(k) - larger * argmax
+
+        def forward_chunk(images: slice) -> None:
+            # A running maximum over the kh*kw window positions, each step vectorized over all
+            # windows at once; a strict ">" keeps the first maximum when values are equal.
+            A_chunk, argmax_chunk = A[images], argmax[images]
+            for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
+                candidate = X[images][window]
+                if k == 0:
+                    A_chunk[...] = candidate
+                    continue
+                larger = (candidate > A_chunk).view(np.int8)  # 1 where a new maximum is
+                np.maximum(A_chunk, candidate, out=A_chunk)
+                # argmax = where(larger, k, argmax), several times faster as arithmetic
+                argmax_chunk += larger * index_type(k) - larger * argmax_chunk
+
+        map_chunks(forward_chunk, N)  # a few images at a time (coursepkg/batch_chunks.py)
         self._argmax, self._shape = argmax, X.shape
         return A
 
@@ -66,11 +72,16 @@ class MaxPool2d(Module):
         # Windows that tile the input exactly write every pixel once; otherwise start from zeros.
         tiling = (sh, sw) == (kh, kw) and (Ho * kh, Wo * kw) == shape[1:3]
         grad_X = np.empty(shape, grad_A.dtype) if tiling else np.zeros(shape, grad_A.dtype)
-        for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
-            if overlapping:  # a pixel may be the maximum of several windows: add up
-                grad_X[window] += grad_A * (argmax == k)
-            else:  # each pixel is in one window at most: write in place
-                np.multiply(grad_A, argmax == k, out=grad_X[window])
+
+        def backward_chunk(images: slice) -> None:
+            grad_chunk, grad_A_chunk, argmax_chunk = grad_X[images], grad_A[images], argmax[images]
+            for k, window in window_offsets(self.kernel_size, self.stride, Ho, Wo):
+                if overlapping:  # a pixel may be the maximum of several windows: add up
+                    grad_chunk[window] += grad_A_chunk * (argmax_chunk == k)
+                else:  # each pixel is in one window at most: write in place
+                    np.multiply(grad_A_chunk, argmax_chunk == k, out=grad_chunk[window])
+
+        map_chunks(backward_chunk, shape[0])
         return grad_X
 
     def __repr__(self) -> str:
