@@ -2,9 +2,12 @@
 
 The network (channels-last in coursepkg, NCHW or channels_last in PyTorch):
 
-    Conv2d(1, 20, 5) -> ReLU -> MaxPool2d(2) -> Conv2d(20, 20, 5) -> ReLU -> MaxPool2d(2)
+    Conv2d(1, 20, 5) -> MaxPool2d(2) -> ReLU -> Conv2d(20, 20, 5) -> MaxPool2d(2) -> ReLU
     -> Flatten -> Linear(320, 100) -> ReLU -> Linear(100, 10),
     softmax cross-entropy, Adam(lr=1e-3), float32, seeded.
+
+(Pooling before ReLU computes exactly what ReLU before pooling does, with the ReLU on a quarter
+of the values: tests/test_layer_order.py. Both networks use this order.)
 
 What it measures, in this order:
 
@@ -15,9 +18,14 @@ What it measures, in this order:
    batch indexing, as ``coursepkg.train`` does it) for every thread count;
 3. test accuracy on all 10,000 test images after each epoch of a training run.
 
-Threads: coursepkg's matrix products run in OpenBLAS, limited with ``threadpoolctl``; everything
-else in NumPy is single-threaded. PyTorch uses ``torch.set_num_threads``. The script checks that
-both limits took effect and prints what it found.
+Threads: with n threads, coursepkg's Conv2d and MaxPool2d share their chunks of the batch among
+n threads (``cp.set_threads(n)``, coursepkg/batch_chunks.py), and OpenBLAS is limited to one
+thread with ``threadpoolctl``, so that the two do not compete for the cores. PyTorch uses
+``torch.set_num_threads(n)``. The script checks that the limits took effect and prints what it
+found.
+
+Noise: the step times of each configuration are taken in ``--rounds`` rounds, each running every
+implementation in turn, so that a slow stretch of a shared machine falls on all of them.
 
 Run from the repository root (see benchmarks/README.md):
 
@@ -62,11 +70,11 @@ def build_ours(seed: int) -> cp.Sequential:
     rng = np.random.default_rng(seed)
     return cp.Sequential(
         cp.Conv2d(1, 20, 5, rng=rng, dtype=DTYPE, input_grad=False),  # data needs no gradient
-        cp.ReLU(),
         cp.MaxPool2d(2),
+        cp.ReLU(),
         cp.Conv2d(20, 20, 5, rng=rng, dtype=DTYPE),
-        cp.ReLU(),
         cp.MaxPool2d(2),
+        cp.ReLU(),
         cp.Flatten(),
         cp.Linear(320, 100, rng=rng, init="he", dtype=DTYPE),
         cp.ReLU(),
@@ -95,11 +103,11 @@ def build_torch(torch, ours: cp.Sequential, channels_last: bool):
     nn = torch.nn
     net = nn.Sequential(
         nn.Conv2d(1, 20, 5),
-        nn.ReLU(),
         nn.MaxPool2d(2),
+        nn.ReLU(),
         nn.Conv2d(20, 20, 5),
-        nn.ReLU(),
         nn.MaxPool2d(2),
+        nn.ReLU(),
         nn.Flatten(),
         nn.Linear(320, 100),
         nn.ReLU(),
@@ -198,13 +206,15 @@ class TorchTrainer:
 # Threads and timing
 # --------------------------------------------------------------------------------------------
 class Threads:
-    """Context manager: n BLAS threads for NumPy (threadpoolctl) and n threads for PyTorch."""
+    """Context manager for n threads: coursepkg's chunks on n threads with a one-thread BLAS
+    (``ours=True``), or n BLAS threads for NumPy (threadpoolctl); and n threads for PyTorch."""
 
-    def __init__(self, n: int, torch=None):
-        self.n, self.torch = n, torch
+    def __init__(self, n: int, torch=None, *, ours: bool = False):
+        self.n, self.torch, self.ours = n, torch, ours
 
     def __enter__(self):
-        self._limits = threadpool_limits(limits=self.n, user_api="blas")
+        self._limits = threadpool_limits(limits=1 if self.ours else self.n, user_api="blas")
+        self._chunks_before = cp.set_threads(self.n if self.ours else 1)
         if self.torch is not None:
             self._torch_before = self.torch.get_num_threads()
             self.torch.set_num_threads(self.n)
@@ -212,6 +222,7 @@ class Threads:
 
     def __exit__(self, *exc):
         self._limits.restore_original_limits()
+        cp.set_threads(self._chunks_before)
         if self.torch is not None:
             self.torch.set_num_threads(self._torch_before)
 
@@ -222,7 +233,7 @@ class Threads:
             for info in threadpool_info()
             if info["user_api"] == "blas"
         }
-        found = {"blas": blas}
+        found = {"blas": blas, "coursepkg chunks": cp.get_threads()}
         if self.torch is not None:
             found["torch"] = self.torch.get_num_threads()
         return found
@@ -254,7 +265,7 @@ def summarize(times: list[float]) -> dict:
     return {"min": min(times), "median": statistics.median(times), "n": len(times)}
 
 
-def time_steps(trainer, batches, warmup: int) -> dict:
+def time_steps(trainer, batches, warmup: int) -> list[float]:
     """Seconds per training step over ``batches``; the first ``warmup`` steps are not counted."""
     times = []
     for i, (X, y) in enumerate(batches):
@@ -263,7 +274,7 @@ def time_steps(trainer, batches, warmup: int) -> dict:
         elapsed = time.perf_counter() - start
         if i >= warmup:
             times.append(elapsed)
-    return summarize(times)
+    return times
 
 
 def blas_check(threads: list[int], repeats: int = 7) -> dict:
@@ -313,19 +324,27 @@ def make_trainers(args, torch) -> list:
 
 
 def bench_steps(args, torch, X, y, log) -> list[dict]:
+    """Time per step for every batch size and thread count: ``args.rounds`` rounds, in each of
+    which every implementation runs its warm-up steps and then its share of the timed steps."""
     rows = []
     for batch_size in args.batch_sizes:
-        batches = make_batches(X, y, batch_size, args.warmup + args.steps, args.seed)
+        batches = make_batches(X, y, batch_size, args.steps, args.seed)
         for n in args.threads:
             row = {"batch_size": batch_size, "threads": n}
             trainers = make_trainers(args, torch)
+            prepared = {t.name: [t.prepare(Xb, yb) for Xb, yb in batches] for t in trainers}
+            times = {t.name: [] for t in trainers}
+            for r in range(args.rounds):
+                share = slice(r * args.steps // args.rounds, (r + 1) * args.steps // args.rounds)
+                for trainer in trainers:
+                    data = prepared[trainer.name]
+                    time.sleep(args.pause)  # let threads of the previous run go idle
+                    with Threads(n, torch, ours=isinstance(trainer, OursTrainer)) as t:
+                        row.setdefault("threads_in_force", {})[trainer.name] = t.check()
+                        warm = [data[i % len(data)] for i in range(args.warmup)]
+                        times[trainer.name] += time_steps(trainer, warm + data[share], args.warmup)
             for trainer in trainers:
-                prepared = [trainer.prepare(Xb, yb) for Xb, yb in batches]
-                time.sleep(args.pause)  # let threads of the previous run go idle
-                with Threads(n, torch) as t:
-                    row.setdefault("threads_in_force", t.check())
-                    row[trainer.name] = time_steps(trainer, prepared, args.warmup)
-                r = row[trainer.name]
+                row[trainer.name] = r = summarize(times[trainer.name])
                 log(
                     f"  step  batch {batch_size:4d}  threads {n}  {trainer.name:20s} "
                     f"min {1e3 * r['min']:8.2f} ms  median {1e3 * r['median']:8.2f} ms"
@@ -357,7 +376,7 @@ def bench_epochs(args, torch, X, y, log) -> list[dict]:
             times = []
             for repeat in range(args.epoch_repeats):
                 time.sleep(args.pause)
-                with Threads(n, torch):
+                with Threads(n, torch, ours=isinstance(trainer, OursTrainer)):
                     start = time.perf_counter()
                     trainer.epoch(*data, args.epoch_batch_size, seed=args.seed + repeat)
                     times.append(scale * (time.perf_counter() - start))
@@ -379,7 +398,7 @@ def train_for_accuracy(args, X, y, X_test, y_test, threads: int, log) -> list[di
     ``args.lr_milestones`` (PyTorch's MultiStepLR stepped once per epoch)."""
     trainer = OursTrainer(args.seed, args.lr)
     rows = []
-    with Threads(threads):
+    with Threads(threads, ours=True):
         for epoch in range(1, args.epochs + 1):
             lr = trainer.optimizer.lr
             start = time.perf_counter()
@@ -422,8 +441,8 @@ def format_report(result: dict) -> str:
     a = result["args"]
     if result["steps"]:
         out.append(
-            f"\nTime per training step, ms: min / median over {a['steps']} steps "
-            f"after {a['warmup']} warm-up steps"
+            f"\nTime per training step, ms: min / median over {a['steps']} steps, in "
+            f"{a['rounds']} round(s) that each begin with {a['warmup']} warm-up steps"
         )
         keys = [("batch", "batch_size", 5), ("thr", "threads", 3)]
         out += timing_table(result["steps"], names, result["torch"], keys, 1e3)
@@ -494,7 +513,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--warmup", type=int, default=5, help="untimed steps before the timed ones")
     p.add_argument(
-        "--steps", type=int, default=50, help="timed training steps per config (0 skips part 1)"
+        "--steps", type=int, default=100, help="timed training steps per config (0 skips part 1)"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=5, help="rounds the timed steps are split into (see above)"
     )
     p.add_argument("--epoch-batch-size", type=int, default=50)
     p.add_argument("--epoch-repeats", type=int, default=2, help="timed epochs per config")
@@ -545,7 +567,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     if args.quick:
-        args.warmup, args.steps, args.pause = 2, 5, 0.0
+        args.warmup, args.steps, args.pause, args.rounds = 2, 5, 0.0, 1
         args.epoch_fraction, args.epoch_repeats = 0.05, 1
         args.epochs = 1
         args.train_images = args.train_images or 5000
@@ -553,6 +575,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("warmup", "steps", "epoch_repeats", "epochs"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
+    if not 1 <= args.rounds <= max(args.steps, 1):
+        p.error("--rounds must lie between 1 and --steps")
     sizes = [*args.threads, *args.batch_sizes, args.epoch_batch_size, args.train_batch_size]
     if min(sizes) < 1:
         p.error("thread counts and batch sizes must be >= 1")

@@ -10,6 +10,7 @@ they are not mixed with the NumPy functions of the same names exported here.
 
 from . import autodiff
 from .activations import Activation, Arctan, ReLU, Sigmoid, Tanh
+from .batch_chunks import get_threads, set_threads
 from .batchnorm import BatchNorm
 from .bayes_linear import BayesianLinear
 from .claims import ClaimError, check_claim
@@ -55,6 +56,8 @@ from .variational import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "get_threads",
+    "set_threads",
     "autodiff",
     "Conv2d",
     "conv2d_naive",

@@ -198,7 +198,8 @@ class Conv2d(Module):
             return cols_T
 
         # im2col and the product, a few images at a time (coursepkg/batch_chunks.py)
-        self._cols_T = map_chunks(forward_chunk, N)
+        cols_bytes = N * Ho * Wo * W_mat.shape[0] * Z.itemsize
+        self._cols_T = map_chunks(forward_chunk, N, nbytes=cols_bytes)
         self._shape = (N, H, W, C, Ho, Wo)
         return Z
 
@@ -282,7 +283,8 @@ class Conv2d(Module):
             return grad_W_mat
 
         # one chunk of images at a time; the chunks' weight gradients are added in chunk order
-        parts = map_chunks(backward_chunk, N, self._cols_T)
+        cols_bytes = sum(cols_T.nbytes for cols_T in self._cols_T)
+        parts = map_chunks(backward_chunk, N, self._cols_T, nbytes=cols_bytes)
         if parts:
             grad_W_mat = sum_in_order(parts)
             K = self.W.size // F

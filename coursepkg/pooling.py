@@ -58,7 +58,7 @@ class MaxPool2d(Module):
                 # argmax = where(larger, k, argmax), several times faster as arithmetic
                 argmax_chunk += larger * index_type(k) - larger * argmax_chunk
 
-        map_chunks(forward_chunk, N)  # a few images at a time (coursepkg/batch_chunks.py)
+        map_chunks(forward_chunk, N, nbytes=X.nbytes)  # a few images at a time (batch_chunks.py)
         self._argmax, self._shape = argmax, X.shape
         return A
 
@@ -81,7 +81,7 @@ class MaxPool2d(Module):
                 else:  # each pixel is in one window at most: write in place
                     np.multiply(grad_A_chunk, argmax_chunk == k, out=grad_chunk[window])
 
-        map_chunks(backward_chunk, shape[0])
+        map_chunks(backward_chunk, shape[0], nbytes=grad_X.nbytes)
         return grad_X
 
     def __repr__(self) -> str:

@@ -25,8 +25,10 @@ from coursepkg.batch_chunks import (
 
 
 @pytest.fixture
-def threads():
-    """Set the helper's thread count inside a test; restored afterwards."""
+def threads(monkeypatch):
+    """Set the helper's thread count inside a test; restored afterwards. Work of any size is
+    handed to the threads (the small arrays of these tests would otherwise stay on one)."""
+    monkeypatch.setattr(batch_chunks, "MIN_THREADED_BYTES", 0)
     before = get_threads()
     yield set_threads
     set_threads(before)
@@ -89,6 +91,25 @@ def test_the_first_failing_chunk_is_raised_after_all_threads_finished(threads, n
     with pytest.raises(ValueError, match=rf"chunk at {2 * CHUNK_IMAGES}$"):
         map_chunks(fn, n)
     assert sorted(done) == [0, CHUNK_IMAGES]
+
+
+def test_small_work_stays_on_the_calling_thread():
+    set_threads_before = set_threads(2)
+    try:
+        names = map_chunks(
+            lambda images: threading.current_thread().name,
+            4 * CHUNK_IMAGES,
+            nbytes=batch_chunks.MIN_THREADED_BYTES - 1,
+        )
+        assert set(names) == {threading.current_thread().name}
+        names = map_chunks(
+            lambda images: threading.current_thread().name,
+            4 * CHUNK_IMAGES,
+            nbytes=batch_chunks.MIN_THREADED_BYTES,
+        )
+        assert len(set(names)) == 2
+    finally:
+        set_threads(set_threads_before)
 
 
 def test_an_empty_batch_has_no_chunks():
