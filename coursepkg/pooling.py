@@ -40,7 +40,8 @@ class MaxPool2d(Module):
                 f"{where}: the {kh}x{kw} pooling window is larger than the {H}x{W} input."
             )
         Ho, Wo = output_size(H, kh, sh, 0), output_size(W, kw, sw, 0)
-        index_type = np.int8 if kh * kw <= 128 else np.int32  # small: less memory to move
+        k_small = kh * kw <= 128  # window positions fit int8: less memory to move
+        index_type = np.int8 if k_small else np.int32
         A = np.empty((N, Ho, Wo, C), dtype=X.dtype)
         argmax = np.zeros((N, Ho, Wo, C), dtype=index_type)
 
@@ -53,10 +54,14 @@ class MaxPool2d(Module):
                 if k == 0:
                     A_chunk[...] = candidate
                     continue
-                larger = (candidate > A_chunk).view(np.int8)  # 1 where a new maximum is
+                larger = candidate > A_chunk  # where position k holds a new maximum
                 np.maximum(A_chunk, candidate, out=A_chunk)
-                # argmax = where(larger, k, argmax), several times faster as arithmetic
-                argmax_chunk += larger * index_type(k) - larger * argmax_chunk
+                # argmax = where(larger, k, argmax). Every earlier position is below k, so this is
+                # max(argmax, k * larger): two fast passes over small integers, in place.
+                # (larger as argmax's integer type: a view of the booleans if that is int8)
+                k_where_larger = larger.view(np.int8) if k_small else larger.astype(np.int32)
+                k_where_larger *= k
+                np.maximum(argmax_chunk, k_where_larger, out=argmax_chunk)
 
         map_chunks(forward_chunk, N, nbytes=X.nbytes)  # a few images at a time (batch_chunks.py)
         self._argmax, self._shape = argmax, X.shape

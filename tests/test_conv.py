@@ -350,6 +350,7 @@ def direct_max_pool(X, kernel_size, stride, grad_A):
         ((1, 9, 8, 3), 3, 3),
         ((2, 6, 7, 2), (2, 3), (1, 2)),
         ((1, 12, 13, 2), (11, 12), 1),  # 132 window positions: more than an int8 index holds
+        ((1, 17, 18, 2), (16, 17), 1),  # 272 window positions: more than a byte holds
     ],
 )
 @pytest.mark.parametrize("values", ["distinct", "many ties"])
