@@ -82,12 +82,12 @@ def main(argv=None) -> int:
                 )
             columns[n] = {name: statistics.median(v) for name, v in times.items()}
         names = list(next(iter(columns.values())))
-        head = f"batch {batch_size}".ljust(48) + "".join(
+        head = f"batch {batch_size}".ljust(56) + "".join(
             f" | {n} thread(s): ms   share" for n in columns
         )
         print(f"\n{head}\n{'-' * len(head)}")
         for name in names:
-            line = f"{name:48s}"
+            line = f"{name:56s}"
             for found in columns.values():
                 share = found[name] / found["step"]
                 line += f" | {1e3 * found[name]:13.3f}  {share:6.1%}"

@@ -23,8 +23,8 @@ Settings: ``set_threads(n)`` or the environment variable ``COURSEPKG_THREADS`` (
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -38,8 +38,6 @@ CHUNK_IMAGES = 32
 MIN_THREADED_BYTES = 1 << 20
 
 _settings = {"threads": 1}
-_pool: dict[int, ThreadPoolExecutor] = {}
-_pool_lock = threading.Lock()
 
 
 def _check_threads(n, where: str) -> int:
@@ -89,11 +87,42 @@ def chunk_slices(n: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _pool_of(workers: int) -> ThreadPoolExecutor:
+# The pool: long-lived threads, each taking jobs from its own queue. A hand-over through
+# queue.SimpleQueue took 20-70 µs here, a third of what concurrent.futures' pool took.
+_inboxes: list[queue.SimpleQueue] = []
+_pool_lock = threading.Lock()
+_in_pool = threading.local()
+
+
+def _pool_thread(inbox: queue.SimpleQueue) -> None:
+    _in_pool.yes = True
+    while True:
+        job, reply = inbox.get()
+        try:
+            reply.put(job())
+        except BaseException as exc:  # pragma: no cover - jobs catch their own exceptions
+            reply.put([(None, exc)])
+
+
+def _pool_inboxes(count: int) -> list[queue.SimpleQueue]:
     with _pool_lock:
-        if workers not in _pool:
-            _pool[workers] = ThreadPoolExecutor(workers, thread_name_prefix="coursepkg-chunks")
-        return _pool[workers]
+        while len(_inboxes) < count:
+            inbox = queue.SimpleQueue()
+            name = f"coursepkg-chunks-{len(_inboxes) + 1}"
+            threading.Thread(target=_pool_thread, args=(inbox,), name=name, daemon=True).start()
+            _inboxes.append(inbox)
+        return _inboxes[:count]
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool threads do not exist: start new ones when needed."""
+    global _pool_lock
+    _inboxes.clear()
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def map_chunks(fn, n: int, *per_chunk, nbytes: int = 0) -> list:
@@ -116,9 +145,11 @@ def map_chunks(fn, n: int, *per_chunk, nbytes: int = 0) -> list:
             )
     calls = [(s, *extra) for s, *extra in zip(slices, *per_chunk, strict=True)]
     threads = min(get_threads(), len(slices)) if nbytes >= MIN_THREADED_BYTES else 1
-    if threads <= 1:
+    if threads <= 1 or getattr(_in_pool, "yes", False):  # (a pool thread never waits for one)
         return [fn(*call) for call in calls]
-    runs = np.array_split(np.arange(len(slices)), threads)
+    runs = [
+        range(len(slices) * t // threads, len(slices) * (t + 1) // threads) for t in range(threads)
+    ]
 
     def run(indices):
         out = []
@@ -129,10 +160,13 @@ def map_chunks(fn, n: int, *per_chunk, nbytes: int = 0) -> list:
                 out.append((None, exc))
         return out
 
-    futures = [_pool_of(threads - 1).submit(run, r) for r in runs[1:]]
+    replies = []
+    for inbox, indices in zip(_pool_inboxes(threads - 1), runs[1:], strict=True):
+        replies.append(queue.SimpleQueue())  # one per job: callers on several threads stay apart
+        inbox.put((lambda indices=indices: run(indices), replies[-1]))
     outcomes = run(runs[0])
-    for future in futures:
-        outcomes += future.result()
+    for reply in replies:
+        outcomes += reply.get()
     for _, exc in outcomes:
         if exc is not None:
             raise exc

@@ -274,3 +274,40 @@ def test_chunked_layers_agree_with_the_whole_batch_at_once(monkeypatch):
     assert np.array_equal(Z1, Z2) and np.array_equal(gX1, gX2)
     np.testing.assert_allclose(gW1, gW2, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(gb1, gb2, rtol=1e-13, atol=1e-13)
+
+
+def test_callers_on_several_threads_get_their_own_results(threads):
+    threads(2)
+    n = 6 * CHUNK_IMAGES
+    found = {}
+
+    def caller(label):
+        found[label] = [map_chunks(lambda s: (label, s.start), n, nbytes=1) for _ in range(50)]
+
+    workers = [threading.Thread(target=caller, args=(label,)) for label in "abc"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for label in "abc":
+        expected = [(label, s.start) for s in chunk_slices(n)]
+        assert found[label] == [expected] * 50
+
+
+def test_the_pool_works_in_a_forked_child(threads):
+    """A child process made by fork has none of the parent's pool threads; it starts its own."""
+    multiprocessing = pytest.importorskip("multiprocessing")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    threads(2)
+    map_chunks(lambda s: None, 4 * CHUNK_IMAGES, nbytes=1)  # the parent's pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_chunk_starts_on_two_threads, (4 * CHUNK_IMAGES,))
+        assert result.get(timeout=20) == [s.start for s in chunk_slices(4 * CHUNK_IMAGES)]
+
+
+def _chunk_starts_on_two_threads(n):
+    batch_chunks.MIN_THREADED_BYTES = 0
+    set_threads(2)
+    return map_chunks(lambda s: s.start, n)
