@@ -1,23 +1,30 @@
 """Chunks of a batch: the one place where the layers trade a little readability for speed.
 
-``Conv2d`` and ``MaxPool2d`` do their work one *chunk* of images at a time, through
-``map_chunks``: a chunk's im2col matrix, or its running maximum, then fits in the processor's
-cache (about 1 MB here) and is used while it is still there, instead of being written out for
-the whole batch and read back. With ``set_threads(2)`` two threads take the chunks, since NumPy
-releases the GIL inside BLAS and in ufuncs on large arrays.
+``Conv2d`` and ``MaxPool2d`` do their work one *chunk* of at most 32 images at a time, through
+``map_chunks``: im2col and the matrix product, or the running maximum, for one chunk, then the
+next. With ``set_threads(2)`` two threads take the chunks, since NumPy releases the GIL inside
+BLAS and in ufuncs on large arrays. The layers themselves still read as "im2col + one matrix
+product" and "a running maximum over window offsets", only written for the images of a chunk.
 
-What it bought (``benchmarks/profile_lenet.py``, float32 LeNet on MNIST, 2-core Xeon, median
-ms per training step, 1 thread; the README has the full table):
+What it buys is the second thread (``benchmarks/``, float32 LeNet on MNIST, a 2-core Xeon VM,
+median ms per training step, the two settings run in turns):
 
-    batch 50: 13.0 -> 6.3 ms;  batch 128: 46 -> 16 ms (whole batch at once -> chunks of 8)
+    batch  50: whole batch 14.8 ms, chunks on 1 thread 14.5 ms, chunks on 2 threads 10.8 ms
+    batch 128: whole batch 42.4 ms, chunks on 1 thread 41.4 ms, chunks on 2 threads 25.9 ms
+
+On one thread chunks are neither faster nor slower here (a chunk's im2col matrix, 4 MB, does not
+fit this machine's 2 MB cache either; smaller chunks were slower: 8 images 15%, 16 images 6%).
 
 Results do not depend on the number of threads: chunk boundaries depend on the batch size only,
 every chunk is computed the same way whichever thread runs it, and results that add up over
-chunks (weight gradients) are added in chunk order by ``sum_in_order``. They do depend, in the
-last bits of float32, on the chunk size, because a weight gradient summed in pieces rounds
-differently from one summed at once (``tests/test_batch_chunks.py``).
+chunks (weight gradients) are added in chunk order by ``sum_in_order``
+(``tests/test_batch_chunks.py``). A batch of up to 32 images is one chunk, computed exactly as
+before chunks existed; in larger batches a weight gradient summed chunk by chunk can differ in
+its last bits from one product over the whole batch.
 
-Settings: ``set_threads(n)`` or the environment variable ``COURSEPKG_THREADS`` (default 1).
+Settings: ``set_threads(n)`` or the environment variable ``COURSEPKG_THREADS`` (default 1). With
+more than one thread, limit the BLAS to one thread (``threadpoolctl.threadpool_limits(1)``), so
+that the two kinds of thread do not compete for the same cores.
 """
 
 from __future__ import annotations
@@ -28,8 +35,7 @@ import threading
 
 import numpy as np
 
-#: Images per chunk (at most). Measured best for MNIST's LeNet on a 2 MB L2 cache: 4 and 16
-#: were 5-15% slower than 8. A constant, not a setting, so that results stay reproducible.
+#: Images per chunk (at most). A constant, not a setting, so that results stay reproducible.
 CHUNK_IMAGES = 32
 
 #: Below this many bytes of work (the caller's estimate), chunks stay on the calling thread:

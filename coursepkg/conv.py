@@ -5,7 +5,9 @@ With that layout a convolution is a ``Linear`` layer applied to every image patc
 each receptive field (a kh x kw x C_in block) into one row of a matrix ``cols``, and the whole
 layer is the single matrix product ``Z = cols @ W_mat + b`` with ``W_mat = W.reshape(-1, C_out)``.
 (In the code cols has one more column, of ones, and W_mat one more row, b: the same product.)
-A strided view describes the patches without copying; one copy fills cols.
+A strided view describes the patches without copying; one copy fills cols. A large batch is
+done in chunks of at most 32 images, im2col and product for one chunk after the other, which
+lets two threads share the work (``batch_chunks.py``).
 ``conv2d_naive`` computes the same thing with explicit loops, for teaching and testing.
 """
 
@@ -128,10 +130,11 @@ class Conv2d(Module):
         input_grad: if False, backward skips dL/dX and returns None (for a network's first
             layer, whose input is data and needs no gradient).
 
-    Memory: forward keeps the im2col matrix ``cols`` of shape (N H_out W_out, kh kw C_in + 1)
-    (the last column holds ones, for the bias) for backward, about kh kw / stride^2 times the
-    size of the input; backward allocates dL/dX (the padded input's size) and one
-    (N H_out W_out, C_in) block of dL/d(cols) at a time.
+    Memory: forward keeps the im2col matrix ``cols`` for backward, one matrix per chunk of at
+    most 32 images (``batch_chunks.py``), (N H_out W_out) rows of kh kw C_in + 1 columns in all
+    (the last column holds ones, for the bias): about kh kw / stride^2 times the size of the
+    input. Backward allocates dL/dX (the padded input's size) and, per chunk, one
+    (n H_out W_out, C_in) block of dL/d(cols) at a time.
     """
 
     def __init__(

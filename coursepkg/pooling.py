@@ -21,7 +21,7 @@ class MaxPool2d(Module):
 
     Memory: forward keeps, per output value, the window position of its maximum (int8, a
     quarter of the output's float32 size; int32 for windows of more than 128 values);
-    backward allocates dL/dX.
+    backward allocates dL/dX. Both work in chunks of at most 32 images (``batch_chunks.py``).
     """
 
     def __init__(self, kernel_size=2, stride=None):
