@@ -131,10 +131,10 @@ class Conv2d(Module):
             layer, whose input is data and needs no gradient).
 
     Memory: forward keeps the im2col matrix ``cols`` for backward, one matrix per chunk of at
-    most 32 images (``batch_chunks.py``), (N H_out W_out) rows of kh kw C_in + 1 columns in all
-    (the last column holds ones, for the bias): about kh kw / stride^2 times the size of the
-    input. Backward allocates dL/dX (the padded input's size) and, per chunk, one
-    (n H_out W_out, C_in) block of dL/d(cols) at a time.
+    most 32 images (``batch_chunks.py``), (N H_out W_out) rows of kh kw C_in columns in all (one
+    more, of ones, with a bias): about kh kw / stride^2 times the size of the input. Backward
+    allocates dL/dX (the padded input's size) and, for each chunk in progress (one per thread),
+    an (n H_out W_out, C_in) block of dL/d(cols).
     """
 
     def __init__(

@@ -442,3 +442,20 @@ def test_grey_image_convolution_keeps_float32():
     grad_X = layer.backward(np.ones_like(Z))
     assert Z.dtype == grad_X.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
     assert grad_X.shape == X.shape
+
+
+@pytest.mark.parametrize("positions", [(8, 16), (3, 43), (16, 16), (1, 257)])
+def test_max_pool_finds_a_maximum_at_the_last_window_position(positions):
+    """Window index k of the maximum up to kh kw - 1 = 127, 128, 255 and 256: int8 indices
+    for at most 128 positions, int32 beyond, and no index wraps around."""
+    kh, kw = positions
+    rng = np.random.default_rng(0)
+    X = rng.random((2, kh, kw, 3))
+    X[0, -1, -1, :] = 2.0  # the last position of the only window
+    X[1, 0, 0, :] = 2.0  # the first
+    pool = MaxPool2d((kh, kw))
+    np.testing.assert_array_equal(pool.forward(X), np.full((2, 1, 1, 3), 2.0))
+    grad_X = pool.backward(np.ones((2, 1, 1, 3)))
+    expected = np.zeros_like(X)
+    expected[0, -1, -1, :] = expected[1, 0, 0, :] = 1.0
+    np.testing.assert_array_equal(grad_X, expected)
