@@ -6,14 +6,15 @@ next. With ``set_threads(2)`` two threads take the chunks, since NumPy releases 
 BLAS and in ufuncs on large arrays. The layers themselves still read as "im2col + one matrix
 product" and "a running maximum over window offsets", only written for the images of a chunk.
 
-What it buys is the second thread (``benchmarks/``, float32 LeNet on MNIST, a 2-core Xeon VM,
-median ms per training step, the two settings run in turns):
+What it buys is the second thread (``benchmarks/chunk_threads.py``: float32 LeNet on MNIST, a
+2-core Xeon VM, median ms per training step, BLAS on one thread, the settings taking turns):
 
-    batch  50: whole batch 14.8 ms, chunks on 1 thread 14.5 ms, chunks on 2 threads 10.8 ms
-    batch 128: whole batch 42.4 ms, chunks on 1 thread 41.4 ms, chunks on 2 threads 25.9 ms
+    batch  50: whole batch 16.6 ms, chunks on 1 thread 16.4 ms, chunks on 2 threads 11.7 ms
+    batch 128: whole batch 39.9 ms, chunks on 1 thread 38.7 ms, chunks on 2 threads 24.7 ms
 
 On one thread chunks are neither faster nor slower here (a chunk's im2col matrix, 4 MB, does not
-fit this machine's 2 MB cache either; smaller chunks were slower: 8 images 15%, 16 images 6%).
+fit this machine's 2 MB cache either), and smaller chunks were slower: 8 images 16%, 16 images 7%
+at batch 50.
 
 Results do not depend on the number of threads: chunk boundaries depend on the batch size only,
 every chunk is computed the same way whichever thread runs it, and results that add up over

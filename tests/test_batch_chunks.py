@@ -351,6 +351,8 @@ def test_callers_on_several_threads_get_their_own_results(threads):
         assert found[label] == [expected] * 50
 
 
+# Python 3.12 and later warn about fork in a process with threads, which is what is tested here
+@pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
 def test_the_pool_works_in_a_forked_child(threads):
     """A child process made by fork has none of the parent's pool threads; it starts its own."""
     multiprocessing = pytest.importorskip("multiprocessing")
