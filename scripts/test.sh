@@ -27,8 +27,10 @@ python -m pytest "${NBVAL[@]}" book
 echo "==> notebooks, nbval run 2 of 2 (another machine's numeric configuration)"
 python scripts/numeric_env.py other -- python -m pytest "${NBVAL[@]}" book
 
-echo "==> benchmark smoke run (checks that the script works; its timings are not asserted)"
+echo "==> benchmark smoke runs (check that the scripts work; their timings are not asserted)"
 python benchmarks/lenet_mnist.py --quick --no-torch
+python benchmarks/profile_lenet.py --batch-sizes 40 --steps 2 --warmup 1
+python benchmarks/chunk_threads.py --batch-sizes 40 --chunks 32 --rounds 1 --steps 1
 
 echo "==> book build (warnings are errors)"
 rm -rf _build
