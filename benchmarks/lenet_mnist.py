@@ -575,7 +575,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("warmup", "steps", "epoch_repeats", "epochs"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
-    if not 1 <= args.rounds <= max(args.steps, 1):
+    if args.steps > 0 and not 1 <= args.rounds <= args.steps:
         p.error("--rounds must lie between 1 and --steps")
     sizes = [*args.threads, *args.batch_sizes, args.epoch_batch_size, args.train_batch_size]
     if min(sizes) < 1:
