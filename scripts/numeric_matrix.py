@@ -50,7 +50,7 @@ TEST_TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "nbval>=0.11"]
 NBVAL = [
     "--nbval",
     "--nbval-current-env",
-    "--nbval-cell-timeout=300",
+    "--nbval-cell-timeout=900",  # as in scripts/test.sh, which says why
     "--nbval-sanitize-with",
     "book/nbval_sanitize.cfg",
     "-p",
