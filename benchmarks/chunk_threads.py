@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -43,7 +42,7 @@ def main(argv=None) -> int:
     X, _, y, _ = cp.load_mnist()
     settings = [("whole batch", WHOLE_BATCH, 1)]
     settings += [(f"chunks of {c}", c, t) for t in args.threads for c in args.chunks]
-    chunk_size = batch_chunks.CHUNK_IMAGES
+    chunk_size, threads_before = batch_chunks.CHUNK_IMAGES, cp.get_threads()
     print(f"median / 20th percentile ms per step over {args.rounds} x {args.steps} steps")
     try:
         for batch_size in args.batch_sizes:
@@ -57,11 +56,7 @@ def main(argv=None) -> int:
                     ):
                         batch_chunks.CHUNK_IMAGES = chunk
                         cp.set_threads(threads)
-                        for i, (Xb, yb) in enumerate(batches):
-                            start = time.perf_counter()
-                            trainer.step(Xb, yb)
-                            if i >= 2:  # two warm-up steps
-                                found.append(time.perf_counter() - start)
+                        found += bench.time_steps(trainer, batches, warmup=2)
             print(f"\nbatch {batch_size}")
             for (name, _, threads), found in zip(settings, times, strict=True):
                 p20 = sorted(found)[len(found) // 5]
@@ -69,7 +64,7 @@ def main(argv=None) -> int:
                 print(f"  {label:32s} {1e3 * statistics.median(found):7.2f} / {1e3 * p20:7.2f}")
     finally:
         batch_chunks.CHUNK_IMAGES = chunk_size
-        cp.set_threads(1)
+        cp.set_threads(threads_before)
     return 0
 
 

@@ -31,6 +31,7 @@ that the two kinds of thread do not compete for the same cores.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -186,7 +187,7 @@ def map_chunks(fn, n: int, *per_chunk, nbytes: int = 0) -> list:
     replies = []
     for inbox, indices in zip(_pool_inboxes(threads - 1), runs[1:], strict=True):
         replies.append(queue.SimpleQueue())  # one per job: callers on several threads stay apart
-        inbox.put((lambda indices=indices: run_as_caller(indices), replies[-1]))
+        inbox.put((functools.partial(run_as_caller, indices), replies[-1]))
     outcomes = run(runs[0])
     for reply in replies:
         outcomes += reply.get()
